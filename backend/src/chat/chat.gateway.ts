@@ -1,0 +1,125 @@
+import { Logger } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { Socket } from 'socket.io';
+import type { z } from 'zod';
+import { TokenVerifier } from '../common/auth/token-verifier.js';
+import type { AuthUser } from '../common/auth/public.decorator.js';
+import { MetricsService } from '../common/metrics/metrics.service.js';
+import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../contract/events.js';
+import { ReadPayload, SendPayload, SyncPayload, TypingPayload } from '../contract/schemas.js';
+import { ChatService } from './chat.service.js';
+import { PresenceService } from './presence.service.js';
+import { ChatServer, RealtimeService, roomChannel, userChannel } from './realtime.service.js';
+import { ackError, parsePayload } from './socket-ack.js';
+
+type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { user: AuthUser }>;
+
+// Frames above this close the connection (engine.io); bodies above 4000 chars get a too_large ack.
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/** Socket.IO entry: WebSocket transport only, token checked at the handshake. Thin: the service decides. */
+@WebSocketGateway({ path: '/socket.io', transports: ['websocket'], maxHttpBufferSize: MAX_FRAME_BYTES, pingInterval: 20_000, pingTimeout: 20_000 })
+export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  private readonly log = new Logger('socket');
+
+  constructor(
+    private readonly chat: ChatService,
+    private readonly realtime: RealtimeService,
+    private readonly presence: PresenceService,
+    private readonly verifier: TokenVerifier,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  afterInit(server: ChatServer) {
+    this.realtime.attach(server);
+    server.use((socket, next) => {
+      this.verifier
+        .verify((socket.handshake.auth as { token?: unknown } | undefined)?.token)
+        .then((user) => {
+          (socket as ChatSocket).data.user = user;
+          next();
+        })
+        .catch(() => next(new Error('unauthorized')));
+    });
+  }
+
+  async handleConnection(socket: ChatSocket) {
+    const user = socket.data.user;
+    if (!user) return socket.disconnect(true);
+    this.metrics.socketConnections.inc();
+    try {
+      const rooms = await this.chat.roomIdsOf(user.id);
+      await socket.join([userChannel(user.id), ...rooms.map(roomChannel)]);
+      if (this.presence.connected(user.id)) this.realtime.presenceToRooms(rooms, user.id, true);
+      for (const other of this.presence.onlineAmong(await this.chat.roommatesOf(user.id))) socket.emit('presence', { userId: other, online: true });
+    } catch (e) {
+      this.log.error({ msg: 'socket setup failed', err: String(e) });
+      socket.disconnect(true);
+    }
+    socket.on('disconnecting', () => {
+      const rooms = [...socket.rooms].filter((r) => r.startsWith('room:')).map((r) => r.slice(5));
+      if (this.presence.disconnected(user.id)) this.realtime.presenceToRooms(rooms, user.id, false);
+    });
+  }
+
+  handleDisconnect() {
+    this.metrics.socketConnections.dec();
+  }
+
+  @SubscribeMessage('message:send')
+  send(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: unknown) {
+    return this.handle('message:send', SendPayload, payload, async (p) => {
+      const { message } = await this.chat.send(socket.data.user, p.roomId, p.body, p.clientId);
+      return { ok: true as const, message };
+    });
+  }
+
+  @SubscribeMessage('typing')
+  typing(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: unknown) {
+    return this.handle('typing', TypingPayload, payload, async (p) => {
+      // Membership is mirrored by the socket's rooms, so typing needs no database round trip.
+      if (!socket.rooms.has(roomChannel(p.roomId))) return { ok: false as const, error: { code: 'not_found' as const, message: 'No such room' } };
+      const { id, username } = socket.data.user;
+      socket.to(roomChannel(p.roomId)).emit('typing', { roomId: p.roomId, userId: id, username, typing: p.typing });
+      return { ok: true as const };
+    });
+  }
+
+  @SubscribeMessage('read')
+  read(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: unknown) {
+    return this.handle('read', ReadPayload, payload, async (p) => {
+      await this.chat.markRead(socket.data.user.id, p.roomId, p.seq);
+      return { ok: true as const };
+    });
+  }
+
+  @SubscribeMessage('sync')
+  sync(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: unknown) {
+    return this.handle('sync', SyncPayload, payload, async (p) => ({ ok: true as const, rooms: await this.chat.sync(socket.data.user.id, p.rooms) }));
+  }
+
+  private async handle<S extends z.ZodType, R extends object>(event: string, schema: S, payload: unknown, run: (p: z.infer<S>) => Promise<Ack<R> | R>): Promise<Ack<R> | R> {
+    const parsed = parsePayload(schema, payload);
+    if ('error' in parsed) {
+      this.metrics.socketEvents.inc({ event, outcome: parsed.error.error.code });
+      return parsed.error;
+    }
+    try {
+      const result = await run(parsed.data);
+      this.metrics.socketEvents.inc({ event, outcome: 'ok' });
+      return result;
+    } catch (e) {
+      const err = ackError(e);
+      this.metrics.socketEvents.inc({ event, outcome: err.error.code });
+      return err;
+    }
+  }
+}

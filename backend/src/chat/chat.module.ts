@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { ChatController } from './chat.controller.js';
+import { ChatGateway } from './chat.gateway.js';
+import { ChatService } from './chat.service.js';
+import { PresenceService } from './presence.service.js';
+import { RealtimeService } from './realtime.service.js';
+
+@Module({
+  controllers: [ChatController],
+  providers: [ChatService, ChatGateway, RealtimeService, PresenceService],
+})
+export class ChatModule {}

@@ -1,0 +1,294 @@
+import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { AuthUser } from '../common/auth/public.decorator.js';
+import { InjectConfig } from '../common/config/config.module.js';
+import type { AppConfig } from '../common/config/config.schema.js';
+import { likePrefix, returning } from '../common/database/sql.js';
+import { RateLimited } from '../common/http/errors.js';
+import { LifecycleService } from '../common/lifecycle.service.js';
+import { MetricsService } from '../common/metrics/metrics.service.js';
+import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
+import type { Message, Page, Room, SyncRoom } from '../contract/events.js';
+import { RealtimeService } from './realtime.service.js';
+import { MESSAGE_COLUMNS, MessageRow, ROOM_COLUMNS, RoomRow, toMessage, toRoom } from './rows.js';
+
+const SYNC_PAGE = 100;
+
+/** Thrown inside a send transaction to undo the seq bump when the clientId was already used. */
+class DuplicateSend extends Error {}
+
+/** Rooms, memberships and messages. Every read and write checks membership here. */
+@Injectable()
+export class ChatService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly realtime: RealtimeService,
+    private readonly limiter: RateLimiter,
+    private readonly lifecycle: LifecycleService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async createRoom(user: AuthUser, name: string, kind: 'public' | 'private'): Promise<Room> {
+    const id = randomUUID();
+    const room = await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<RoomRow[]>(
+        `INSERT INTO chat.rooms AS r (id, name, kind, created_by) VALUES ($1, $2, $3, $4) RETURNING ${ROOM_COLUMNS}, 0 AS last_read_seq`,
+        [id, name, kind, user.id],
+      );
+      await tx.query(`INSERT INTO chat.members (room_id, user_id) VALUES ($1, $2)`, [id, user.id]);
+      return toRoom(row);
+    });
+    this.realtime.roomAdded(user.id, room);
+    return room;
+  }
+
+  async myRooms(userId: string): Promise<Room[]> {
+    const rows = await this.db.query<RoomRow[]>(
+      `SELECT ${ROOM_COLUMNS}, m.last_read_seq FROM chat.members m JOIN chat.rooms r ON r.id = m.room_id
+        WHERE m.user_id = $1 ORDER BY r.last_seq DESC, r.created_at DESC`,
+      [userId],
+    );
+    return rows.map(toRoom);
+  }
+
+  async publicRooms(userId: string, query: string): Promise<Room[]> {
+    const rows = await this.db.query<RoomRow[]>(
+      `SELECT ${ROOM_COLUMNS}, m.last_read_seq FROM chat.rooms r
+         LEFT JOIN chat.members m ON m.room_id = r.id AND m.user_id = $1
+        WHERE r.kind = 'public' AND lower(r.name) LIKE $2
+        ORDER BY lower(r.name) LIMIT 100`,
+      [userId, likePrefix(query)],
+    );
+    return rows.map(toRoom);
+  }
+
+  async join(user: AuthUser, roomId: string): Promise<Room> {
+    const room = await this.roomFor(user.id, roomId);
+    if (room.last_read_seq != null) return toRoom(room);
+    if (room.kind !== 'public') throw room.kind === 'private' ? new ForbiddenException('This room is private') : new NotFoundException('No such room');
+    return this.addMemberRow(user.id, roomId);
+  }
+
+  async addMember(actor: AuthUser, roomId: string, userId: string): Promise<Room> {
+    const room = await this.memberRoom(actor.id, roomId);
+    if (room.kind === 'direct') throw new ForbiddenException('Members cannot be added to a direct conversation');
+    await this.requireUser(userId);
+    return this.addMemberRow(userId, roomId);
+  }
+
+  async direct(actor: AuthUser, userId: string): Promise<Room> {
+    if (userId === actor.id) throw new BadRequestException({ message: 'Cannot open a direct conversation with yourself', details: [{ field: 'userId', message: 'must be another user' }] });
+    const other = await this.requireUser(userId);
+    const key = [actor.id, userId].sort().join(':');
+    const created = await this.db.transaction(async (tx) => {
+      const inserted = await tx.query<Array<{ id: string }>>(
+        `INSERT INTO chat.rooms (id, name, kind, created_by, direct_key) VALUES ($1, $2, 'direct', $3, $4)
+         ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
+        [randomUUID(), [actor.username, other.username].sort().join(' & '), actor.id, key],
+      );
+      if (inserted.length === 0) return undefined;
+      await tx.query(`INSERT INTO chat.members (room_id, user_id) VALUES ($1, $2), ($1, $3)`, [inserted[0].id, actor.id, userId]);
+      return inserted[0].id;
+    });
+    const [row] = await this.db.query<Array<{ id: string }>>(`SELECT id FROM chat.rooms WHERE direct_key = $1`, [key]);
+    const mine = await this.roomView(actor.id, row.id);
+    if (created) {
+      this.realtime.roomAdded(userId, await this.roomView(userId, row.id));
+      this.realtime.roomAdded(actor.id, mine);
+      this.realtime.introduce(userId, row.id, [actor.id, userId]);
+    }
+    return mine;
+  }
+
+  async history(userId: string, roomId: string, q: { before?: number; after?: number; limit: number }): Promise<Page> {
+    await this.memberRoom(userId, roomId);
+    return this.page(roomId, q);
+  }
+
+  async send(user: AuthUser, roomId: string, body: string, clientId: string): Promise<{ message: Message; created: boolean }> {
+    const earlier = await this.findSent(user.id, clientId);
+    if (earlier) {
+      if (earlier.roomId !== roomId) throw new ConflictException('clientId was already used for another room');
+      this.metrics.messages.inc({ result: 'duplicate' });
+      return { message: earlier, created: false };
+    }
+    const d = this.limiter.consume(`send:${user.id}`, this.config.SEND_RATE_LIMIT!, 10_000);
+    if (!d.allowed) throw new RateLimited(d.retryAfterSeconds);
+    await this.memberRoom(user.id, roomId);
+    const timer = this.metrics.messagePersist.startTimer();
+    try {
+      const message = await this.lifecycle.track(() =>
+        this.db.transaction(async (tx) => {
+          // The row lock on the room serialises senders, so seq has no gaps or duplicates;
+          // a rolled-back send also rolls back its increment.
+          const [{ last_seq }] = returning<{ last_seq: string }>(
+            await tx.query(`UPDATE chat.rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`, [roomId]),
+          );
+          const rows = await tx.query<MessageRow[]>(
+            `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
+            [randomUUID(), roomId, last_seq, user.id, user.displayName, body, clientId],
+          );
+          if (rows.length === 0) throw new DuplicateSend();
+          await tx.query(`UPDATE chat.members SET last_read_seq = GREATEST(last_read_seq, $3) WHERE room_id = $1 AND user_id = $2`, [roomId, user.id, last_seq]);
+          return toMessage(rows[0]);
+        }),
+      );
+      timer();
+      this.metrics.messages.inc({ result: 'new' });
+      this.realtime.messageNew(message);
+      return { message, created: true };
+    } catch (e) {
+      if (!(e instanceof DuplicateSend)) throw e;
+      // A concurrent send with the same clientId committed first: answer with its message.
+      this.metrics.messages.inc({ result: 'duplicate' });
+      return { message: (await this.findSent(user.id, clientId))!, created: false };
+    }
+  }
+
+  async edit(userId: string, messageId: string, body: string): Promise<Message> {
+    const current = await this.ownMessage(userId, messageId);
+    if (current.deleted) throw new ConflictException('A deleted message cannot be edited');
+    const [row] = returning<MessageRow>(
+      await this.lifecycle.track(() =>
+        this.db.query(`UPDATE chat.messages SET body = $2, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [messageId, body]),
+      ),
+    );
+    const message = toMessage(row);
+    this.realtime.messageUpdated(message);
+    return message;
+  }
+
+  async remove(userId: string, messageId: string): Promise<void> {
+    const current = await this.ownMessage(userId, messageId);
+    if (current.deleted) return;
+    const [row] = returning<MessageRow>(
+      await this.lifecycle.track(() =>
+        this.db.query(`UPDATE chat.messages SET body = '', deleted = true, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [messageId]),
+      ),
+    );
+    this.realtime.messageUpdated(toMessage(row));
+  }
+
+  async markRead(userId: string, roomId: string, seq: number): Promise<void> {
+    await this.memberRoom(userId, roomId);
+    await this.db.query(
+      `UPDATE chat.members m SET last_read_seq = LEAST(GREATEST(m.last_read_seq, $3), r.last_seq)
+         FROM chat.rooms r WHERE r.id = m.room_id AND m.room_id = $1 AND m.user_id = $2`,
+      [roomId, userId, seq],
+    );
+  }
+
+  async sync(userId: string, rooms: Array<{ roomId: string; afterSeq: number }>): Promise<SyncRoom[]> {
+    const ids = [...new Set(rooms.map((r) => r.roomId))];
+    const member = await this.db.query<Array<{ room_id: string }>>(`SELECT room_id FROM chat.members WHERE user_id = $1 AND room_id = ANY($2::uuid[])`, [userId, ids]);
+    const allowed = new Set(member.map((m) => m.room_id));
+    const missing = ids.find((id) => !allowed.has(id));
+    if (missing) throw new NotFoundException(`No such room: ${missing}`);
+    const out: SyncRoom[] = [];
+    for (const r of rooms) out.push({ roomId: r.roomId, ...(await this.page(r.roomId, { after: r.afterSeq, limit: SYNC_PAGE })) });
+    return out;
+  }
+
+  /** Room ids the user belongs to, for subscribing a new socket. */
+  async roomIdsOf(userId: string): Promise<string[]> {
+    const rows = await this.db.query<Array<{ room_id: string }>>(`SELECT room_id FROM chat.members WHERE user_id = $1`, [userId]);
+    return rows.map((r) => r.room_id);
+  }
+
+  /** Users who share at least one room with this user. */
+  async roommatesOf(userId: string): Promise<string[]> {
+    const rows = await this.db.query<Array<{ user_id: string }>>(
+      `SELECT DISTINCT o.user_id FROM chat.members mine JOIN chat.members o ON o.room_id = mine.room_id
+        WHERE mine.user_id = $1 AND o.user_id <> $1`,
+      [userId],
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  async membersOf(roomId: string): Promise<string[]> {
+    const rows = await this.db.query<Array<{ user_id: string }>>(`SELECT user_id FROM chat.members WHERE room_id = $1`, [roomId]);
+    return rows.map((r) => r.user_id);
+  }
+
+  private async page(roomId: string, q: { before?: number; after?: number; limit: number }): Promise<Page> {
+    const n = q.limit + 1;
+    let rows: MessageRow[];
+    if (q.after !== undefined) {
+      rows = await this.db.query(
+        `SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq ASC LIMIT $4`,
+        [roomId, q.after, q.before ?? Number.MAX_SAFE_INTEGER, n],
+      );
+      const hasMore = rows.length > q.limit;
+      return { messages: rows.slice(0, q.limit).map(toMessage), hasMore };
+    }
+    rows = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+      [roomId, q.before ?? Number.MAX_SAFE_INTEGER, n],
+    );
+    const hasMore = rows.length > q.limit;
+    return { messages: rows.slice(0, q.limit).reverse().map(toMessage), hasMore };
+  }
+
+  private async findSent(senderId: string, clientId: string): Promise<Message | undefined> {
+    const [row] = await this.db.query<MessageRow[]>(`SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE sender_id = $1 AND client_id = $2`, [senderId, clientId]);
+    return row ? toMessage(row) : undefined;
+  }
+
+  /** The room as this user sees it; last_read_seq is null when not a member. */
+  private async roomFor(userId: string, roomId: string): Promise<RoomRow> {
+    const [row] = await this.db.query<RoomRow[]>(
+      `SELECT ${ROOM_COLUMNS}, m.last_read_seq FROM chat.rooms r LEFT JOIN chat.members m ON m.room_id = r.id AND m.user_id = $2 WHERE r.id = $1`,
+      [roomId, userId],
+    );
+    if (!row) throw new NotFoundException('No such room');
+    return row;
+  }
+
+  /** Members pass; others get 403 on a public room and 404 where they may not even see it. */
+  private async memberRoom(userId: string, roomId: string): Promise<RoomRow> {
+    const room = await this.roomFor(userId, roomId);
+    if (room.last_read_seq != null) return room;
+    if (room.kind === 'public') throw new ForbiddenException('Join this room first');
+    throw new NotFoundException('No such room');
+  }
+
+  private async roomView(userId: string, roomId: string): Promise<Room> {
+    return toRoom(await this.roomFor(userId, roomId));
+  }
+
+  private async addMemberRow(userId: string, roomId: string): Promise<Room> {
+    const inserted = await this.db.query<Array<{ user_id: string }>>(
+      `INSERT INTO chat.members (room_id, user_id, last_read_seq) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING RETURNING user_id`,
+      [roomId, userId],
+    );
+    const room = await this.roomView(userId, roomId);
+    if (inserted.length > 0) {
+      this.realtime.roomAdded(userId, room);
+      this.realtime.introduce(userId, roomId, await this.membersOf(roomId));
+    }
+    return room;
+  }
+
+  private async requireUser(userId: string): Promise<{ id: string; username: string }> {
+    // The users schema is the directory of who exists; chat only reads it.
+    const [row] = await this.db.query<Array<{ id: string; username: string }>>(`SELECT id, username FROM users.users WHERE id = $1`, [userId]);
+    if (!row) throw new NotFoundException('No such user');
+    return row;
+  }
+
+  private async ownMessage(userId: string, messageId: string): Promise<MessageRow> {
+    const [row] = await this.db.query<Array<MessageRow & { member: boolean }>>(
+      `SELECT ${MESSAGE_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')},
+              EXISTS (SELECT 1 FROM chat.members x WHERE x.room_id = m.room_id AND x.user_id = $2) AS member
+         FROM chat.messages m WHERE m.id = $1`,
+      [messageId, userId],
+    );
+    if (!row || !row.member) throw new NotFoundException('No such message');
+    if (row.sender_id !== userId) throw new ForbiddenException('Only the sender can change a message');
+    return row;
+  }
+}

@@ -1,0 +1,16 @@
+import { SetMetadata, createParamDecorator, ExecutionContext } from '@nestjs/common';
+
+export const IS_PUBLIC = 'isPublic';
+/** Opts a route out of the global token guard. */
+export const Public = () => SetMetadata(IS_PUBLIC, true);
+
+/** The verified token's subject, as users and chat see it. */
+export interface AuthUser {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthUser => {
+  return ctx.switchToHttp().getRequest<{ user: AuthUser }>().user;
+});

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+/** The processes this codebase runs as; each validates only the variables it uses. */
+export type Role = 'auth' | 'users' | 'chat' | 'all' | 'migrate';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const common = {
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'verbose']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  /** Comma-separated origins allowed by CORS; empty means same-origin only. */
+  CORS_ORIGIN: z.string().default(''),
+  /** Hops of reverse proxies to trust for the client IP (the gateway is one). */
+  TRUST_PROXY: int(0, 10).default(0),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  DATABASE_POOL_SIZE: int(1, 200).default(10),
+  DATABASE_SSL: bool.default(false),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .optional(),
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+  MIGRATE_ON_START: bool.default(false),
+};
+
+const verify = {
+  /** Where users and chat fetch the public keys that verify access tokens. */
+  AUTH_JWKS_URL: z.string().url(),
+  JWT_ISSUER: z.string().min(1).default('chat-auth'),
+  JWT_AUDIENCE: z.string().min(1).default('chat'),
+};
+
+const sign = {
+  /** PKCS#8 PEM of a P-256 (ES256) private key; `\n` escapes are accepted. */
+  JWT_PRIVATE_KEY: z.string().min(1).optional(),
+  JWT_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  JWT_KEY_ID: z.string().min(1).max(64).optional(),
+  JWT_ISSUER: verify.JWT_ISSUER,
+  JWT_AUDIENCE: verify.JWT_AUDIENCE,
+  ACCESS_TOKEN_TTL_SECONDS: int(30, 86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: int(300, 31_536_000).default(2_592_000),
+  /** Login attempts per username per 15 minutes. */
+  LOGIN_RATE_LIMIT_PER_USERNAME: int(1, 1_000_000).default(10),
+  /** Register and login calls per client IP per minute. */
+  AUTH_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(60),
+};
+
+const chat = {
+  /** Messages one user may send per 10 seconds (REST and socket together). */
+  SEND_RATE_LIMIT: int(1, 1_000_000).default(50),
+};
+
+const allInOne = {
+  /** Embedded PostgreSQL data and the generated dev signing key live here. */
+  DATA_DIR: z.string().min(1).default('./.data'),
+  /** Built browser client served at `/`; empty disables it. */
+  STATIC_DIR: z.string().default(''),
+};
+
+const needsKey = (c: { JWT_PRIVATE_KEY?: string; JWT_PRIVATE_KEY_FILE?: string }) =>
+  Boolean(c.JWT_PRIVATE_KEY || c.JWT_PRIVATE_KEY_FILE);
+
+export const configSchemas = {
+  auth: z
+    .object({ ...common, ...sign })
+    .refine(needsKey, { message: 'JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required', path: ['JWT_PRIVATE_KEY'] }),
+  users: z.object({ ...common, ...verify }),
+  chat: z.object({ ...common, ...verify, ...chat }),
+  all: z.object({
+    ...common,
+    ...sign,
+    ...chat,
+    ...allInOne,
+    DATABASE_URL: common.DATABASE_URL.optional(),
+    MIGRATE_ON_START: bool.default(true),
+    NODE_ENV: common.NODE_ENV.default('development'),
+  }),
+  migrate: z.object({
+    DATABASE_URL: common.DATABASE_URL,
+    DATABASE_SSL: common.DATABASE_SSL,
+    LOG_LEVEL: common.LOG_LEVEL,
+    LOG_FORMAT: common.LOG_FORMAT,
+  }),
+} as const;
+
+export type AuthConfig = z.infer<(typeof configSchemas)['auth']>;
+export type AllConfig = z.infer<(typeof configSchemas)['all']>;
+/** The union of every role's keys, with the ones a role lacks left undefined. */
+export type AppConfig = Partial<AllConfig> &
+  Partial<z.infer<(typeof configSchemas)['chat']>> & { role: Role } & Pick<
+    AllConfig,
+    'PORT' | 'HOST' | 'LOG_LEVEL' | 'LOG_FORMAT' | 'NODE_ENV' | 'SHUTDOWN_GRACE_MS' | 'DATABASE_POOL_SIZE' | 'DATABASE_SSL'
+  > & { DATABASE_URL: string };
+
+/** Every environment variable a role reads, for the chart checks. */
+export function acceptedKeys(role: Role): string[] {
+  const schema = configSchemas[role] as unknown as { shape?: Record<string, unknown>; def?: { schema?: { shape: Record<string, unknown> } } };
+  const shape = schema.shape ?? (schema as { _zod?: { def?: { in?: { shape: Record<string, unknown> } } } })._zod?.def?.in?.shape ?? {};
+  return Object.keys(shape).sort();
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Parses the environment for a role; throws ConfigError naming every bad variable. */
+export function parseConfig(role: Role, env: NodeJS.ProcessEnv = process.env) {
+  const result = configSchemas[role].safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => {
+        const key = i.path.join('.') || '(environment)';
+        const value = env[String(i.path[0])];
+        return value === undefined && i.code === 'invalid_type' ? `${key}: is required but not set` : `${key}: ${i.message}`;
+      }),
+    );
+  }
+  return { ...result.data, role } as unknown as AppConfig;
+}

@@ -1,0 +1,39 @@
+import { DataSource, type MixedList } from 'typeorm';
+import type { AppConfig } from '../config/config.schema.js';
+import { allMigrations } from './registry.js';
+
+// Any constant works; it only has to be the same for every migrator of this app.
+const MIGRATION_LOCK = 72_616_321;
+
+export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_SSL'> & { DATABASE_POOL_SIZE?: number }, entities: MixedList<Function> = []) {
+  return {
+    type: 'postgres' as const,
+    url: config.DATABASE_URL,
+    ssl: config.DATABASE_SSL ? { rejectUnauthorized: true } : false,
+    entities,
+    migrations: allMigrations,
+    migrationsTableName: 'typeorm_migrations',
+    synchronize: false,
+    extra: { max: config.DATABASE_POOL_SIZE ?? 10, connectionTimeoutMillis: 10_000 },
+  };
+}
+
+/**
+ * Applies pending migrations under a session advisory lock, so two migrators started at
+ * once (two Job pods, or a Job and an all-in-one) run them one after the other.
+ */
+export async function runMigrations(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_SSL'>): Promise<string[]> {
+  const ds = new DataSource({ ...dataSourceOptions({ ...config, DATABASE_POOL_SIZE: 2 }), migrationsTransactionMode: 'each' });
+  await ds.initialize();
+  const lock = ds.createQueryRunner();
+  try {
+    await lock.connect();
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await lock.release();
+    await ds.destroy();
+  }
+}

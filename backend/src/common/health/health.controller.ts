@@ -1,0 +1,38 @@
+import { Controller, Get, Header, ServiceUnavailableException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Public } from '../auth/public.decorator.js';
+import { LifecycleService } from '../lifecycle.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+
+@Public()
+@Controller()
+export class HealthController {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly lifecycle: LifecycleService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  @Get('health/live')
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('health/ready')
+  async ready() {
+    if (this.lifecycle.isDraining) throw new ServiceUnavailableException('Shutting down');
+    try {
+      await this.db.query('SELECT 1');
+    } catch {
+      throw new ServiceUnavailableException('Database unreachable');
+    }
+    return { status: 'ok', database: 'ok' };
+  }
+
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape() {
+    return this.metrics.registry.metrics();
+  }
+}

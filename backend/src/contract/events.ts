@@ -1,0 +1,84 @@
+/**
+ * The Socket.IO event map of the wire contract, shared by the gateway and the browser
+ * client (types only, so the client bundle takes nothing from the server).
+ */
+export type RoomKind = 'public' | 'private' | 'direct';
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  createdAt: string;
+}
+
+export type UserSummary = Pick<User, 'id' | 'username' | 'displayName'>;
+
+export interface Room {
+  id: string;
+  name: string;
+  kind: RoomKind;
+  createdBy: string;
+  createdAt: string;
+  lastSeq: number;
+  unread: number;
+}
+
+export interface Message {
+  id: string;
+  roomId: string;
+  seq: number;
+  senderId: string;
+  senderName: string;
+  body: string;
+  clientId: string;
+  createdAt: string;
+  editedAt: string | null;
+  deleted: boolean;
+}
+
+export interface AuthResult {
+  user: User;
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+export interface Page {
+  messages: Message[];
+  hasMore: boolean;
+}
+
+export type AckErrorCode = 'bad_request' | 'forbidden' | 'not_found' | 'rate_limited' | 'too_large' | 'unavailable' | 'internal';
+
+export interface AckError {
+  ok: false;
+  error: { code: AckErrorCode; message: string; details?: Array<{ field: string; message: string }> };
+}
+
+export type Ack<T extends object = object> = ({ ok: true } & T) | AckError;
+
+export interface SyncRoom extends Page {
+  roomId: string;
+}
+
+export interface ClientToServerEvents {
+  'message:send': (p: { roomId: string; body: string; clientId: string }, ack: (a: Ack<{ message: Message }>) => void) => void;
+  typing: (p: { roomId: string; typing: boolean }, ack: (a: Ack) => void) => void;
+  read: (p: { roomId: string; seq: number }, ack: (a: Ack) => void) => void;
+  sync: (p: { rooms: Array<{ roomId: string; afterSeq: number }> }, ack: (a: Ack<{ rooms: SyncRoom[] }>) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  'message:new': (m: Message) => void;
+  'message:updated': (m: Message) => void;
+  typing: (t: { roomId: string; userId: string; username: string; typing: boolean }) => void;
+  presence: (p: { userId: string; online: boolean }) => void;
+  'room:added': (r: Room) => void;
+}
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  details?: Array<{ field: string; message: string }>;
+}

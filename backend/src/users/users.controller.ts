@@ -1,0 +1,32 @@
+import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
+import { CurrentUser, type AuthUser } from '../common/auth/public.decorator.js';
+import { ZodPipe } from '../common/http/zod.pipe.js';
+import { UpdateProfileBody, UserSearchQuery } from '../contract/schemas.js';
+import type { z } from 'zod';
+import { UsersService } from './users.service.js';
+import { badUuid } from '../common/http/params.js';
+
+@Controller('api/users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get('me')
+  me(@CurrentUser() user: AuthUser) {
+    return this.users.get(user.id);
+  }
+
+  @Patch('me')
+  update(@CurrentUser() user: AuthUser, @Body(new ZodPipe(UpdateProfileBody)) body: z.infer<typeof UpdateProfileBody>) {
+    return this.users.updateDisplayName(user.id, body.displayName);
+  }
+
+  @Get()
+  search(@Query(new ZodPipe(UserSearchQuery)) q: z.infer<typeof UserSearchQuery>) {
+    return this.users.search(q.query, q.limit);
+  }
+
+  @Get(':id')
+  get(@Param('id', new ParseUUIDPipe({ exceptionFactory: badUuid })) id: string) {
+    return this.users.get(id);
+  }
+}
