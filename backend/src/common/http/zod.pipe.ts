@@ -9,12 +9,12 @@ export function zodProblems(error: z.ZodError): FieldProblem[] {
   }));
 }
 
-/** True when the only problems are strings over their maximum (answered 413 / too_large). */
+/** True when the only problem is message text over its maximum (answered 413 / too_large). */
 export function onlyTooBig(error: z.ZodError): boolean {
-  return error.issues.length > 0 && error.issues.every((i) => i.code === 'too_big' && i.origin === 'string');
+  return error.issues.length > 0 && error.issues.every((i) => i.code === 'too_big' && i.path.at(-1) === 'body');
 }
 
-/** Parses with a zod schema and turns failures into 400 (or 413 for oversized text) with field details. */
+/** Parses with a zod schema and turns failures into 400 (or 413 for oversized message text) with field details. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
