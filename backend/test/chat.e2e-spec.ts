@@ -21,7 +21,7 @@ describe('chat over HTTP', () => {
     expect(res.status).toBe(201);
     return res.body;
   };
-  const send = (who: AuthResult, roomId: string, body: string, clientId = crypto.randomUUID()) =>
+  const send = (who: AuthResult, roomId: string, body: string, clientId: string = crypto.randomUUID()) =>
     api('POST', `/api/chat/rooms/${roomId}/messages`, { token: who.accessToken, body: { body, clientId } });
 
   test('create, list, discover and join a public room', async () => {

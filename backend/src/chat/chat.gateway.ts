@@ -10,7 +10,7 @@ import {
 } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
-import { TokenVerifier } from '../common/auth/token-verifier.js';
+import { InvalidToken, TokenVerifier } from '../common/auth/token-verifier.js';
 import type { AuthUser } from '../common/auth/public.decorator.js';
 import { MetricsService } from '../common/metrics/metrics.service.js';
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../contract/events.js';
@@ -20,7 +20,7 @@ import { PresenceService } from './presence.service.js';
 import { ChatServer, RealtimeService, roomChannel, userChannel } from './realtime.service.js';
 import { ackError, parsePayload } from './socket-ack.js';
 
-type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { user: AuthUser }>;
+type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { user: AuthUser; rooms: string[] }>;
 
 // Frames above this close the connection (engine.io); bodies above 4000 chars get a too_large ack.
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -40,34 +40,36 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   afterInit(server: ChatServer) {
     this.realtime.attach(server);
+    // Rooms are looked up before the connection completes, so the socket is subscribed
+    // by the time the client sees `connect` and emits its first event.
     server.use((socket, next) => {
       this.verifier
         .verify((socket.handshake.auth as { token?: unknown } | undefined)?.token)
-        .then((user) => {
+        .then(async (user) => {
           (socket as ChatSocket).data.user = user;
+          (socket as ChatSocket).data.rooms = await this.chat.roomIdsOf(user.id);
           next();
         })
-        .catch(() => next(new Error('unauthorized')));
+        .catch((e) => next(new Error(e instanceof InvalidToken ? 'unauthorized' : 'unavailable')));
     });
   }
 
   async handleConnection(socket: ChatSocket) {
-    const user = socket.data.user;
+    const { user, rooms } = socket.data;
     if (!user) return socket.disconnect(true);
     this.metrics.socketConnections.inc();
+    void socket.join([userChannel(user.id), ...rooms.map(roomChannel)]);
+    socket.on('disconnecting', () => {
+      const current = [...socket.rooms].filter((r) => r.startsWith('room:')).map((r) => r.slice(5));
+      if (this.presence.disconnected(user.id)) this.realtime.presenceToRooms(current, user.id, false);
+    });
+    if (this.presence.connected(user.id)) this.realtime.presenceToRooms(rooms, user.id, true);
     try {
-      const rooms = await this.chat.roomIdsOf(user.id);
-      await socket.join([userChannel(user.id), ...rooms.map(roomChannel)]);
-      if (this.presence.connected(user.id)) this.realtime.presenceToRooms(rooms, user.id, true);
+      // A snapshot of who among the roommates is online right now.
       for (const other of this.presence.onlineAmong(await this.chat.roommatesOf(user.id))) socket.emit('presence', { userId: other, online: true });
     } catch (e) {
-      this.log.error({ msg: 'socket setup failed', err: String(e) });
-      socket.disconnect(true);
+      this.log.warn({ msg: 'presence snapshot failed', err: String(e) });
     }
-    socket.on('disconnecting', () => {
-      const rooms = [...socket.rooms].filter((r) => r.startsWith('room:')).map((r) => r.slice(5));
-      if (this.presence.disconnected(user.id)) this.realtime.presenceToRooms(rooms, user.id, false);
-    });
   }
 
   handleDisconnect() {

@@ -59,6 +59,8 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   const server = createServer((socket) => {
     const id = ++ids;
     sockets.add(socket);
+    // Replies go out in several small writes; Nagle would hold each one back.
+    socket.setNoDelay(true);
     let buf = Buffer.alloc(0);
     let started = false;
     let batch: Buffer[] = [];
