@@ -113,7 +113,15 @@ describe('auth over HTTP (real database)', () => {
     const res = await api('GET', '/api/auth/jwks.json');
     expect(res.status).toBe(200);
     expect(res.body.keys).toHaveLength(1);
-    expect(res.body.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String), x: expect.any(String), y: expect.any(String) });
+    expect(res.body.keys[0]).toMatchObject({
+      kty: 'EC',
+      crv: 'P-256',
+      alg: 'ES256',
+      use: 'sig',
+      kid: expect.any(String),
+      x: expect.any(String),
+      y: expect.any(String),
+    });
     expect(res.body.keys[0].d).toBeUndefined();
   });
 
@@ -142,7 +150,12 @@ describe('auth over HTTP (real database)', () => {
       const { readFile } = await import('node:fs/promises');
       const pem = await readFile(`${short.config.DATA_DIR}/jwt-signing-key.pem`, 'utf8');
       const { kid } = JSON.parse(Buffer.from(u.accessToken.split('.')[0], 'base64url').toString());
-      const expired = jwt.sign({ sub: u.user.id, username: u.user.username, displayName: 'x', exp: Math.floor(Date.now() / 1000) - 10 }, pem, { algorithm: 'ES256', keyid: kid, issuer: 'chat-auth', audience: 'chat' });
+      const expired = jwt.sign({ sub: u.user.id, username: u.user.username, displayName: 'x', exp: Math.floor(Date.now() / 1000) - 10 }, pem, {
+        algorithm: 'ES256',
+        keyid: kid,
+        issuer: 'chat-auth',
+        audience: 'chat',
+      });
       expect((await client(short.url)('GET', '/api/users/me', { token: expired })).status).toBe(401);
     } finally {
       await short.close();

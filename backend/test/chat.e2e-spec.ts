@@ -26,7 +26,15 @@ describe('chat over HTTP', () => {
 
   test('create, list, discover and join a public room', async () => {
     const r = await room(alice, 'public', 'Lobby Talk');
-    expect(r).toEqual({ id: expect.any(String), name: 'Lobby Talk', kind: 'public', createdBy: alice.user.id, createdAt: expect.any(String), lastSeq: 0, unread: 0 });
+    expect(r).toEqual({
+      id: expect.any(String),
+      name: 'Lobby Talk',
+      kind: 'public',
+      createdBy: alice.user.id,
+      createdAt: expect.any(String),
+      lastSeq: 0,
+      unread: 0,
+    });
     expect((await api('GET', '/api/chat/rooms', { token: alice.accessToken })).body.map((x: Room) => x.id)).toContain(r.id);
     const found = await api('GET', '/api/chat/rooms/public?query=lobby', { token: bob.accessToken });
     expect(found.body.map((x: Room) => x.id)).toContain(r.id);
@@ -62,7 +70,9 @@ describe('chat over HTTP', () => {
   test('adding members: only members may add, the user must exist', async () => {
     const r = await room(alice, 'private');
     expect((await api('POST', `/api/chat/rooms/${r.id}/members`, { token: bob.accessToken, body: { userId: bob.user.id } })).status).toBe(404);
-    expect((await api('POST', `/api/chat/rooms/${r.id}/members`, { token: alice.accessToken, body: { userId: '00000000-0000-4000-8000-000000000000' } })).status).toBe(404);
+    expect(
+      (await api('POST', `/api/chat/rooms/${r.id}/members`, { token: alice.accessToken, body: { userId: '00000000-0000-4000-8000-000000000000' } })).status,
+    ).toBe(404);
     expect((await api('POST', `/api/chat/rooms/${r.id}/members`, { token: alice.accessToken, body: { userId: 'nope' } })).status).toBe(400);
   });
 
@@ -125,8 +135,14 @@ describe('chat over HTTP', () => {
     expect(after.body.messages.map((m: Message) => m.seq)).toEqual([10, 11]);
     expect(after.body.hasMore).toBe(true);
     const tail = await api('GET', `/api/chat/rooms/${r.id}/messages?after=11`, { token: alice.accessToken });
-    expect(tail.body).toEqual({ messages: [expect.objectContaining({ seq: 12, body: 'm12', senderId: alice.user.id, senderName: alice.user.displayName, deleted: false, editedAt: null })], hasMore: false });
-    for (const q of ['limit=0', 'limit=101', 'before=-1', 'after=x', 'offset=5']) expect((await api('GET', `/api/chat/rooms/${r.id}/messages?${q}`, { token: alice.accessToken })).status).toBe(400);
+    expect(tail.body).toEqual({
+      messages: [
+        expect.objectContaining({ seq: 12, body: 'm12', senderId: alice.user.id, senderName: alice.user.displayName, deleted: false, editedAt: null }),
+      ],
+      hasMore: false,
+    });
+    for (const q of ['limit=0', 'limit=101', 'before=-1', 'after=x', 'offset=5'])
+      expect((await api('GET', `/api/chat/rooms/${r.id}/messages?${q}`, { token: alice.accessToken })).status).toBe(400);
   });
 
   test('edit and delete: sender only; delete leaves an empty deleted message', async () => {
@@ -188,7 +204,8 @@ describe('chat over HTTP', () => {
       const c = client(limited.url);
       const r = (await c('POST', '/api/chat/rooms', { token: u.accessToken, body: { name: 'rl', kind: 'public' } })).body;
       const codes: number[] = [];
-      for (let i = 0; i < 4; i++) codes.push((await c('POST', `/api/chat/rooms/${r.id}/messages`, { token: u.accessToken, body: { body: 'x', clientId: `rl${i}` } })).status);
+      for (let i = 0; i < 4; i++)
+        codes.push((await c('POST', `/api/chat/rooms/${r.id}/messages`, { token: u.accessToken, body: { body: 'x', clientId: `rl${i}` } })).status);
       expect(codes).toEqual([201, 201, 201, 429]);
     } finally {
       await limited.close();
@@ -196,7 +213,12 @@ describe('chat over HTTP', () => {
   });
 
   test('every chat route needs a token', async () => {
-    for (const [m, p] of [['GET', '/api/chat/rooms'], ['POST', '/api/chat/rooms'], ['GET', '/api/chat/rooms/public'], ['POST', '/api/chat/direct']]) {
+    for (const [m, p] of [
+      ['GET', '/api/chat/rooms'],
+      ['POST', '/api/chat/rooms'],
+      ['GET', '/api/chat/rooms/public'],
+      ['POST', '/api/chat/direct'],
+    ]) {
       expect((await api(m, p)).status).toBe(401);
     }
   });

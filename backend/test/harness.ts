@@ -59,7 +59,13 @@ export async function register(base: string, prefix = 'user'): Promise<AuthResul
 }
 
 export function connect(base: string, token: string | undefined): Promise<ClientSocket> {
-  const socket: ClientSocket = io(base, { path: '/socket.io', transports: ['websocket'], auth: token === undefined ? {} : { token }, reconnection: false, forceNew: true });
+  const socket: ClientSocket = io(base, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    auth: token === undefined ? {} : { token },
+    reconnection: false,
+    forceNew: true,
+  });
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (e) => {
@@ -70,7 +76,12 @@ export function connect(base: string, token: string | undefined): Promise<Client
 }
 
 /** Resolves with the next event of that name (or rejects after a timeout). */
-export function next<E extends keyof ServerToClientEvents>(socket: ClientSocket, event: E, filter: (...args: Parameters<ServerToClientEvents[E]>) => boolean = () => true, ms = 5000): Promise<Parameters<ServerToClientEvents[E]>[0]> {
+export function next<E extends keyof ServerToClientEvents>(
+  socket: ClientSocket,
+  event: E,
+  filter: (...args: Parameters<ServerToClientEvents[E]>) => boolean = () => true,
+  ms = 5000,
+): Promise<Parameters<ServerToClientEvents[E]>[0]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(event, handler as never);

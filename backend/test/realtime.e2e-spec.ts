@@ -57,8 +57,14 @@ describe('realtime over socket.io-client', () => {
     const pub = await publicRoom(alice);
     const [a, e] = await Promise.all([open(alice), open(eve)]);
     const leaked = collect(e, 'message:new');
-    expect(await e.emitWithAck('message:send', { roomId: priv.id, body: 'x', clientId: 'eve-1' })).toEqual({ ok: false, error: { code: 'not_found', message: expect.any(String) } });
-    expect(await e.emitWithAck('message:send', { roomId: pub.id, body: 'x', clientId: 'eve-2' })).toEqual({ ok: false, error: { code: 'forbidden', message: expect.any(String) } });
+    expect(await e.emitWithAck('message:send', { roomId: priv.id, body: 'x', clientId: 'eve-1' })).toEqual({
+      ok: false,
+      error: { code: 'not_found', message: expect.any(String) },
+    });
+    expect(await e.emitWithAck('message:send', { roomId: pub.id, body: 'x', clientId: 'eve-2' })).toEqual({
+      ok: false,
+      error: { code: 'forbidden', message: expect.any(String) },
+    });
     expect(await e.emitWithAck('typing', { roomId: priv.id, typing: true })).toMatchObject({ ok: false, error: { code: 'not_found' } });
     expect(await e.emitWithAck('sync', { rooms: [{ roomId: priv.id, afterSeq: 0 }] })).toMatchObject({ ok: false, error: { code: 'not_found' } });
     await a.emitWithAck('message:send', { roomId: priv.id, body: 'secret', clientId: 'a-sec' });
@@ -159,7 +165,8 @@ describe('realtime over socket.io-client', () => {
     const ack = await b.emitWithAck('sync', { rooms: [{ roomId: r.id, afterSeq: 2 }] });
     expect(ack).toEqual({ ok: true, rooms: [{ roomId: r.id, messages: expect.any(Array), hasMore: false }] });
     expect((ack as { rooms: Array<{ messages: Message[] }> }).rooms[0].messages.map((m) => m.seq)).toEqual([3, 4, 5]);
-    for (let i = 6; i <= 105; i++) await api('POST', `/api/chat/rooms/${r.id}/messages`, { token: alice.accessToken, body: { body: `m${i}`, clientId: `s-${r.id}-${i}` } });
+    for (let i = 6; i <= 105; i++)
+      await api('POST', `/api/chat/rooms/${r.id}/messages`, { token: alice.accessToken, body: { body: `m${i}`, clientId: `s-${r.id}-${i}` } });
     const big = (await b.emitWithAck('sync', { rooms: [{ roomId: r.id, afterSeq: 0 }] })) as { rooms: Array<{ messages: Message[]; hasMore: boolean }> };
     expect(big.rooms[0].messages).toHaveLength(100);
     expect(big.rooms[0].hasMore).toBe(true);
@@ -180,7 +187,11 @@ describe('realtime over socket.io-client', () => {
     const [a, b, e] = await Promise.all([open(alice), open(bob), open(eve)]);
     const received = collect(e, 'message:new');
     const N = 25;
-    const acks = await Promise.all([a, b].flatMap((s, k) => Array.from({ length: N }, (_, i) => s.emitWithAck('message:send', { roomId: r.id, body: `${k}-${i}`, clientId: `c-${r.id}-${k}-${i}` }))));
+    const acks = await Promise.all(
+      [a, b].flatMap((s, k) =>
+        Array.from({ length: N }, (_, i) => s.emitWithAck('message:send', { roomId: r.id, body: `${k}-${i}`, clientId: `c-${r.id}-${k}-${i}` })),
+      ),
+    );
     expect(acks.every((x) => x.ok)).toBe(true);
     const seqs = acks.map((x) => (x as { message: Message }).message.seq).sort((x, y) => x - y);
     expect(seqs).toEqual(Array.from({ length: 2 * N }, (_, i) => i + 1));

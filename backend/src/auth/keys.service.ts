@@ -30,7 +30,11 @@ export class KeysService implements OnModuleInit {
     this.privatePem = this.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
     const jwk = createPublicKey(this.privateKey).export({ format: 'jwk' });
     // RFC 7638 thumbprint: a stable kid unless one is configured.
-    this.kid = this.config.JWT_KEY_ID ?? createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })).digest('base64url');
+    this.kid =
+      this.config.JWT_KEY_ID ??
+      createHash('sha256')
+        .update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }))
+        .digest('base64url');
     this.jwks = { keys: [{ ...jwk, kid: this.kid, alg: 'ES256', use: 'sig' } as Jwks['keys'][number]] };
   }
 

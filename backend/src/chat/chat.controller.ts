@@ -51,7 +51,12 @@ export class ChatController {
   }
 
   @Post('rooms/:id/messages')
-  async send(@CurrentUser() user: AuthUser, @Id() id: string, @Body(new ZodPipe(SendBody)) body: z.infer<typeof SendBody>, @Res({ passthrough: true }) res: Response) {
+  async send(
+    @CurrentUser() user: AuthUser,
+    @Id() id: string,
+    @Body(new ZodPipe(SendBody)) body: z.infer<typeof SendBody>,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const { message, created } = await this.chat.send(user, id, body.body, body.clientId);
     // A repeated clientId answers with the stored message; 200 tells the client it was a replay.
     res.status(created ? 201 : 200);

@@ -1,13 +1,5 @@
 import { Logger } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  OnGatewayConnection,
-  OnGatewayDisconnect,
-  OnGatewayInit,
-  SubscribeMessage,
-  WebSocketGateway,
-} from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
 import { InvalidToken, TokenVerifier } from '../common/auth/token-verifier.js';
@@ -108,7 +100,12 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     return this.handle('sync', SyncPayload, payload, async (p) => ({ ok: true as const, rooms: await this.chat.sync(socket.data.user.id, p.rooms) }));
   }
 
-  private async handle<S extends z.ZodType, R extends object>(event: string, schema: S, payload: unknown, run: (p: z.infer<S>) => Promise<Ack<R> | R>): Promise<Ack<R> | R> {
+  private async handle<S extends z.ZodType, R extends object>(
+    event: string,
+    schema: S,
+    payload: unknown,
+    run: (p: z.infer<S>) => Promise<Ack<R> | R>,
+  ): Promise<Ack<R> | R> {
     const parsed = parsePayload(schema, payload);
     if ('error' in parsed) {
       this.metrics.socketEvents.inc({ event, outcome: parsed.error.error.code });

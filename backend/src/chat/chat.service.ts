@@ -80,7 +80,11 @@ export class ChatService {
   }
 
   async direct(actor: AuthUser, userId: string): Promise<Room> {
-    if (userId === actor.id) throw new BadRequestException({ message: 'Cannot open a direct conversation with yourself', details: [{ field: 'userId', message: 'must be another user' }] });
+    if (userId === actor.id)
+      throw new BadRequestException({
+        message: 'Cannot open a direct conversation with yourself',
+        details: [{ field: 'userId', message: 'must be another user' }],
+      });
     const other = await this.requireUser(userId);
     const key = [actor.id, userId].sort().join(':');
     const created = await this.db.transaction(async (tx) => {
@@ -108,7 +112,12 @@ export class ChatService {
     return this.page(roomId, q);
   }
 
-  async send(user: AuthUser, roomId: string, body: string, clientId: string): Promise<{ message: Message; created: boolean }> {
+  /** Draining refuses a send before it touches the database; one already running is waited for. */
+  send(user: AuthUser, roomId: string, body: string, clientId: string): Promise<{ message: Message; created: boolean }> {
+    return this.lifecycle.track(() => this.sendNow(user, roomId, body, clientId));
+  }
+
+  private async sendNow(user: AuthUser, roomId: string, body: string, clientId: string): Promise<{ message: Message; created: boolean }> {
     const earlier = await this.findSent(user.id, clientId);
     if (earlier) {
       if (earlier.roomId !== roomId) throw new ConflictException('clientId was already used for another room');
@@ -120,23 +129,21 @@ export class ChatService {
     await this.memberRoom(user.id, roomId);
     const timer = this.metrics.messagePersist.startTimer();
     try {
-      const message = await this.lifecycle.track(() =>
-        this.db.transaction(async (tx) => {
-          // The row lock on the room serialises senders, so seq has no gaps or duplicates;
-          // a rolled-back send also rolls back its increment.
-          const [{ last_seq }] = returning<{ last_seq: string }>(
-            await tx.query(`UPDATE chat.rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`, [roomId]),
-          );
-          const rows = await tx.query<MessageRow[]>(
-            `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id)
+      const message = await this.db.transaction(async (tx) => {
+        // The row lock on the room serialises senders, so seq has no gaps or duplicates;
+        // a rolled-back send also rolls back its increment.
+        const [{ last_seq }] = returning<{ last_seq: string }>(
+          await tx.query(`UPDATE chat.rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`, [roomId]),
+        );
+        const rows = await tx.query<MessageRow[]>(
+          `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
-            [randomUUID(), roomId, last_seq, user.id, user.displayName, body, clientId],
-          );
-          if (rows.length === 0) throw new DuplicateSend();
-          await tx.query(`UPDATE chat.members SET last_read_seq = GREATEST(last_read_seq, $3) WHERE room_id = $1 AND user_id = $2`, [roomId, user.id, last_seq]);
-          return toMessage(rows[0]);
-        }),
-      );
+          [randomUUID(), roomId, last_seq, user.id, user.displayName, body, clientId],
+        );
+        if (rows.length === 0) throw new DuplicateSend();
+        await tx.query(`UPDATE chat.members SET last_read_seq = GREATEST(last_read_seq, $3) WHERE room_id = $1 AND user_id = $2`, [roomId, user.id, last_seq]);
+        return toMessage(rows[0]);
+      });
       timer();
       this.metrics.messages.inc({ result: 'new' });
       this.realtime.messageNew(message);
@@ -149,28 +156,28 @@ export class ChatService {
     }
   }
 
-  async edit(userId: string, messageId: string, body: string): Promise<Message> {
-    const current = await this.ownMessage(userId, messageId);
-    if (current.deleted) throw new ConflictException('A deleted message cannot be edited');
-    const [row] = returning<MessageRow>(
-      await this.lifecycle.track(() =>
-        this.db.query(`UPDATE chat.messages SET body = $2, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [messageId, body]),
-      ),
-    );
-    const message = toMessage(row);
-    this.realtime.messageUpdated(message);
-    return message;
+  edit(userId: string, messageId: string, body: string): Promise<Message> {
+    return this.lifecycle.track(async () => {
+      const current = await this.ownMessage(userId, messageId);
+      if (current.deleted) throw new ConflictException('A deleted message cannot be edited');
+      const [row] = returning<MessageRow>(
+        await this.db.query(`UPDATE chat.messages SET body = $2, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [messageId, body]),
+      );
+      const message = toMessage(row);
+      this.realtime.messageUpdated(message);
+      return message;
+    });
   }
 
-  async remove(userId: string, messageId: string): Promise<void> {
-    const current = await this.ownMessage(userId, messageId);
-    if (current.deleted) return;
-    const [row] = returning<MessageRow>(
-      await this.lifecycle.track(() =>
-        this.db.query(`UPDATE chat.messages SET body = '', deleted = true, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [messageId]),
-      ),
-    );
-    this.realtime.messageUpdated(toMessage(row));
+  remove(userId: string, messageId: string): Promise<void> {
+    return this.lifecycle.track(async () => {
+      const current = await this.ownMessage(userId, messageId);
+      if (current.deleted) return;
+      const [row] = returning<MessageRow>(
+        await this.db.query(`UPDATE chat.messages SET body = '', deleted = true, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [messageId]),
+      );
+      this.realtime.messageUpdated(toMessage(row));
+    });
   }
 
   async markRead(userId: string, roomId: string, seq: number): Promise<void> {
@@ -184,7 +191,10 @@ export class ChatService {
 
   async sync(userId: string, rooms: Array<{ roomId: string; afterSeq: number }>): Promise<SyncRoom[]> {
     const ids = [...new Set(rooms.map((r) => r.roomId))];
-    const member = await this.db.query<Array<{ room_id: string }>>(`SELECT room_id FROM chat.members WHERE user_id = $1 AND room_id = ANY($2::uuid[])`, [userId, ids]);
+    const member = await this.db.query<Array<{ room_id: string }>>(`SELECT room_id FROM chat.members WHERE user_id = $1 AND room_id = ANY($2::uuid[])`, [
+      userId,
+      ids,
+    ]);
     const allowed = new Set(member.map((m) => m.room_id));
     const missing = ids.find((id) => !allowed.has(id));
     if (missing) throw new NotFoundException(`No such room: ${missing}`);
@@ -218,23 +228,29 @@ export class ChatService {
     const n = q.limit + 1;
     let rows: MessageRow[];
     if (q.after !== undefined) {
-      rows = await this.db.query(
-        `SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq ASC LIMIT $4`,
-        [roomId, q.after, q.before ?? Number.MAX_SAFE_INTEGER, n],
-      );
+      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq ASC LIMIT $4`, [
+        roomId,
+        q.after,
+        q.before ?? Number.MAX_SAFE_INTEGER,
+        n,
+      ]);
       const hasMore = rows.length > q.limit;
       return { messages: rows.slice(0, q.limit).map(toMessage), hasMore };
     }
-    rows = await this.db.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
-      [roomId, q.before ?? Number.MAX_SAFE_INTEGER, n],
-    );
+    rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, [
+      roomId,
+      q.before ?? Number.MAX_SAFE_INTEGER,
+      n,
+    ]);
     const hasMore = rows.length > q.limit;
     return { messages: rows.slice(0, q.limit).reverse().map(toMessage), hasMore };
   }
 
   private async findSent(senderId: string, clientId: string): Promise<Message | undefined> {
-    const [row] = await this.db.query<MessageRow[]>(`SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE sender_id = $1 AND client_id = $2`, [senderId, clientId]);
+    const [row] = await this.db.query<MessageRow[]>(`SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE sender_id = $1 AND client_id = $2`, [
+      senderId,
+      clientId,
+    ]);
     return row ? toMessage(row) : undefined;
   }
 
@@ -282,7 +298,9 @@ export class ChatService {
 
   private async ownMessage(userId: string, messageId: string): Promise<MessageRow> {
     const [row] = await this.db.query<Array<MessageRow & { member: boolean }>>(
-      `SELECT ${MESSAGE_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')},
+      `SELECT ${MESSAGE_COLUMNS.split(', ')
+        .map((c) => `m.${c}`)
+        .join(', ')},
               EXISTS (SELECT 1 FROM chat.members x WHERE x.room_id = m.room_id AND x.user_id = $2) AS member
          FROM chat.messages m WHERE m.id = $1`,
       [messageId, userId],

@@ -76,7 +76,10 @@ export async function startService(config: AppConfig, features: (c: AppConfig) =
       },
     }),
   );
-  const origins = (config.CORS_ORIGIN ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const origins = (config.CORS_ORIGIN ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (origins.length) app.enableCors({ origin: origins, maxAge: 600 });
   serveClient(app, config);
 

@@ -32,7 +32,13 @@ export const messageBody = z.string().trim().min(LIMITS.body.min, 'must not be e
 export const clientId = z.string().min(LIMITS.clientId.min).max(LIMITS.clientId.max);
 
 export const RegisterBody = z.strictObject({ username, password, displayName: displayName.optional() });
-export const LoginBody = z.strictObject({ username: z.string().min(1).max(LIMITS.username.max * 4), password: z.string().min(1).max(LIMITS.password.max) });
+export const LoginBody = z.strictObject({
+  username: z
+    .string()
+    .min(1)
+    .max(LIMITS.username.max * 4),
+  password: z.string().min(1).max(LIMITS.password.max),
+});
 export const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
 
 export const UpdateProfileBody = z.strictObject({ displayName });

@@ -10,11 +10,7 @@ export type JwksSourceProvider = Omit<FactoryProvider<JwksSource>, 'provide'>;
 @Module({})
 export class TokenAuthModule {
   static forRoot(source: JwksSourceProvider, imports: ModuleMetadata['imports'] = []): DynamicModule {
-    const providers: Provider[] = [
-      { provide: JWKS_SOURCE, ...source },
-      TokenVerifier,
-      { provide: APP_GUARD, useClass: TokenAuthGuard },
-    ];
+    const providers: Provider[] = [{ provide: JWKS_SOURCE, ...source }, TokenVerifier, { provide: APP_GUARD, useClass: TokenAuthGuard }];
     return { module: TokenAuthModule, global: true, imports: [JwtModule.register({}), ...imports], providers, exports: [TokenVerifier] };
   }
 }

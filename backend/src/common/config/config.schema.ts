@@ -3,9 +3,7 @@ import { z } from 'zod';
 /** The processes this codebase runs as; each validates only the variables it uses. */
 export type Role = 'auth' | 'users' | 'chat' | 'all' | 'migrate';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const common = {
@@ -63,13 +61,10 @@ const allInOne = {
   STATIC_DIR: z.string().default(''),
 };
 
-const needsKey = (c: { JWT_PRIVATE_KEY?: string; JWT_PRIVATE_KEY_FILE?: string }) =>
-  Boolean(c.JWT_PRIVATE_KEY || c.JWT_PRIVATE_KEY_FILE);
+const needsKey = (c: { JWT_PRIVATE_KEY?: string; JWT_PRIVATE_KEY_FILE?: string }) => Boolean(c.JWT_PRIVATE_KEY || c.JWT_PRIVATE_KEY_FILE);
 
 export const configSchemas = {
-  auth: z
-    .object({ ...common, ...sign })
-    .refine(needsKey, { message: 'JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required', path: ['JWT_PRIVATE_KEY'] }),
+  auth: z.object({ ...common, ...sign }).refine(needsKey, { message: 'JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required', path: ['JWT_PRIVATE_KEY'] }),
   users: z.object({ ...common, ...verify }),
   chat: z.object({ ...common, ...verify, ...chat }),
   all: z.object({

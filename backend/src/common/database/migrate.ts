@@ -1,16 +1,17 @@
-import { DataSource, type MixedList } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config.schema.js';
 import { allMigrations } from './registry.js';
 
 // Any constant works; it only has to be the same for every migrator of this app.
 const MIGRATION_LOCK = 72_616_321;
 
-export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_SSL'> & { DATABASE_POOL_SIZE?: number }, entities: MixedList<Function> = []) {
+export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_SSL'> & { DATABASE_POOL_SIZE?: number }) {
   return {
     type: 'postgres' as const,
     url: config.DATABASE_URL,
     ssl: config.DATABASE_SSL ? { rejectUnauthorized: true } : false,
-    entities,
+    // No entity classes: the queries are hand-written SQL (row locks, ON CONFLICT ... RETURNING).
+    entities: [],
     migrations: allMigrations,
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,

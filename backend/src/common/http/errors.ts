@@ -24,7 +24,10 @@ export function codeForStatus(status: number): ErrorCode {
 }
 
 export class ValidationFailed extends HttpException {
-  constructor(readonly details: FieldProblem[], message = 'Validation failed') {
+  constructor(
+    readonly details: FieldProblem[],
+    message = 'Validation failed',
+  ) {
     super({ statusCode: 400, error: 'Bad Request', message, details }, HttpStatus.BAD_REQUEST);
   }
 }
@@ -36,7 +39,10 @@ export class RateLimited extends HttpException {
 }
 
 export class PayloadTooLarge extends HttpException {
-  constructor(message: string, readonly details: FieldProblem[] = []) {
+  constructor(
+    message: string,
+    readonly details: FieldProblem[] = [],
+  ) {
     super({ statusCode: 413, error: 'Payload Too Large', message, details }, HttpStatus.PAYLOAD_TOO_LARGE);
   }
 }

@@ -43,7 +43,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     // body-parser errors carry a status (malformed JSON 400, too large 413, bad charset 415).
     const e = exception as { status?: number; type?: string; message?: string };
     if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-      const message = e.type === 'entity.parse.failed' ? 'Malformed JSON body' : e.type === 'entity.too.large' ? 'Request body too large' : (e.message ?? 'Bad request');
+      const message =
+        e.type === 'entity.parse.failed' ? 'Malformed JSON body' : e.type === 'entity.too.large' ? 'Request body too large' : (e.message ?? 'Bad request');
       return { status: e.status, body: { statusCode: e.status, error: reason[e.status] ?? 'Error', message } };
     }
     return { status: 500, body: { statusCode: 500, error: reason[500], message: 'Internal server error' } };
