@@ -1,7 +1,9 @@
 import { jest } from '@jest/globals';
 import { ForbiddenException, NotFoundException } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import type { AppConfig } from '../common/config/config.schema.js';
+import { APP_CONFIG } from '../common/config/config.module.js';
 import { LifecycleService } from '../common/lifecycle.service.js';
 import { MetricsService } from '../common/metrics/metrics.service.js';
 import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
@@ -26,18 +28,28 @@ const stored = {
   deleted: false,
 };
 
-function build(answers: Array<unknown[]>) {
+async function build(answers: Array<unknown[]>) {
   const query = jest.fn(async () => answers.shift() ?? []);
   const transaction = jest.fn();
   const db = { query, transaction } as unknown as DataSource;
-  const realtime = new RealtimeService(new PresenceService());
-  const svc = new ChatService(db, { SEND_RATE_LIMIT: 2 } as AppConfig, realtime, new RateLimiter(), new LifecycleService(), new MetricsService());
-  return { svc, query, transaction };
+  const moduleRef = await Test.createTestingModule({
+    providers: [
+      ChatService,
+      RealtimeService,
+      PresenceService,
+      RateLimiter,
+      LifecycleService,
+      MetricsService,
+      { provide: getDataSourceToken(), useValue: db },
+      { provide: APP_CONFIG, useValue: { SEND_RATE_LIMIT: 2 } },
+    ],
+  }).compile();
+  return { svc: moduleRef.get(ChatService), query, transaction };
 }
 
 describe('ChatService.send (unit, mocked DataSource)', () => {
   test('a repeated clientId answers with the stored message and opens no transaction', async () => {
-    const { svc, transaction } = build([[stored]]);
+    const { svc, transaction } = await build([[stored]]);
     const out = await svc.send(user, roomId, 'hi', 'c1');
     expect(out.created).toBe(false);
     expect(out.message).toMatchObject({ id: stored.id, seq: 7, clientId: 'c1' });
@@ -45,16 +57,16 @@ describe('ChatService.send (unit, mocked DataSource)', () => {
   });
 
   test('a repeated clientId for another room is refused', async () => {
-    const { svc } = build([[{ ...stored, room_id: '44444444-4444-4444-8444-444444444444' }]]);
+    const { svc } = await build([[{ ...stored, room_id: '44444444-4444-4444-8444-444444444444' }]]);
     await expect(svc.send(user, roomId, 'hi', 'c1')).rejects.toThrow('clientId was already used');
   });
 
   test('non-members: 403 on a public room, 404 on a private one, before any write', async () => {
     const room = { id: roomId, name: 'r', created_by: user.id, created_at: new Date(), last_seq: '0', last_read_seq: null };
-    const pub = build([[], [{ ...room, kind: 'public' }]]);
+    const pub = await build([[], [{ ...room, kind: 'public' }]]);
     await expect(pub.svc.send(user, roomId, 'hi', 'x')).rejects.toBeInstanceOf(ForbiddenException);
     expect(pub.transaction).not.toHaveBeenCalled();
-    const priv = build([[], [{ ...room, kind: 'private' }]]);
+    const priv = await build([[], [{ ...room, kind: 'private' }]]);
     await expect(priv.svc.send(user, roomId, 'hi', 'x')).rejects.toBeInstanceOf(NotFoundException);
   });
 });

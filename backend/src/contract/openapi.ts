@@ -1,0 +1,187 @@
+import { z } from 'zod';
+import * as S from './schemas.js';
+
+/** The REST half of the contract as OpenAPI 3.1, built from the same zod schemas the pipes use. */
+const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+const strip = (s: Record<string, unknown>) => {
+  delete s.$schema;
+  return s;
+};
+
+const time = z.iso.datetime();
+const User = z.object({ id: z.uuid(), username: z.string(), displayName: z.string(), createdAt: time });
+const UserSummary = User.omit({ createdAt: true });
+const Room = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  kind: z.enum(['public', 'private', 'direct']),
+  createdBy: z.uuid(),
+  createdAt: time,
+  lastSeq: z.int(),
+  unread: z.int(),
+});
+const Message = z.object({
+  id: z.uuid(),
+  roomId: z.uuid(),
+  seq: z.int(),
+  senderId: z.uuid(),
+  senderName: z.string(),
+  body: z.string(),
+  clientId: z.string(),
+  createdAt: time,
+  editedAt: time.nullable(),
+  deleted: z.boolean(),
+});
+const AuthResult = z.object({ user: User, accessToken: z.string(), refreshToken: z.string(), expiresIn: z.int() });
+const Page = z.object({ messages: z.array(Message), hasMore: z.boolean() });
+const ErrorBody = z.object({
+  statusCode: z.int(),
+  error: z.string(),
+  message: z.string(),
+  details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});
+
+const components = { User, UserSummary, Room, Message, AuthResult, Page, Error: ErrorBody };
+const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
+const content = (schema: object) => ({ content: { 'application/json': { schema } } });
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: `error ${c}`, ...content(ref('Error')) }]));
+const body = (schema: z.ZodType) => ({ required: true, ...content(strip(json(schema))) });
+const queryParams = (schema: z.ZodObject) =>
+  Object.entries((strip(json(schema)) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema }));
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const secured = { security: [{ bearer: [] }] };
+
+type Op = Record<string, unknown>;
+const op = (summary: string, o: Op): Op => ({ summary, ...o });
+
+export function openApiDocument() {
+  const paths: Record<string, Record<string, Op>> = {
+    '/api/auth/register': {
+      post: op('Create an account', {
+        requestBody: body(S.RegisterBody),
+        responses: { 201: { description: 'registered', ...content(ref('AuthResult')) }, ...errors(400, 409, 429) },
+      }),
+    },
+    '/api/auth/login': {
+      post: op('Log in', {
+        requestBody: body(S.LoginBody),
+        responses: { 200: { description: 'logged in', ...content(ref('AuthResult')) }, ...errors(400, 401, 429) },
+      }),
+    },
+    '/api/auth/refresh': {
+      post: op('Rotate the refresh token; a spent token revokes its family', {
+        requestBody: body(S.RefreshBody),
+        responses: { 200: { description: 'a new pair', ...content(ref('AuthResult')) }, ...errors(400, 401) },
+      }),
+    },
+    '/api/auth/logout': {
+      post: op('Revoke the token family', { requestBody: body(S.RefreshBody), responses: { 204: { description: 'revoked' }, ...errors(400) } }),
+    },
+    '/api/auth/jwks.json': { get: op('Public keys that verify access tokens', { responses: { 200: { description: 'JWKS' } } }) },
+    '/api/users/me': {
+      get: op('My profile', { ...secured, responses: { 200: { description: 'me', ...content(ref('User')) }, ...errors(401) } }),
+      patch: op('Change my display name', {
+        ...secured,
+        requestBody: body(S.UpdateProfileBody),
+        responses: { 200: { description: 'updated', ...content(ref('User')) }, ...errors(400, 401) },
+      }),
+    },
+    '/api/users': {
+      get: op('Prefix search by username or display name', {
+        ...secured,
+        parameters: queryParams(S.UserSearchQuery),
+        responses: { 200: { description: 'matches', ...content({ type: 'array', items: ref('UserSummary') }) }, ...errors(400, 401) },
+      }),
+    },
+    '/api/users/{id}': {
+      get: op('A user', { ...secured, parameters: [idParam], responses: { 200: { description: 'user', ...content(ref('User')) }, ...errors(400, 401, 404) } }),
+    },
+    '/api/chat/rooms': {
+      post: op('Create a room; the creator is a member', {
+        ...secured,
+        requestBody: body(S.CreateRoomBody),
+        responses: { 201: { description: 'created', ...content(ref('Room')) }, ...errors(400, 401) },
+      }),
+      get: op('My rooms with unread counts', {
+        ...secured,
+        responses: { 200: { description: 'rooms', ...content({ type: 'array', items: ref('Room') }) }, ...errors(401) },
+      }),
+    },
+    '/api/chat/rooms/public': {
+      get: op('Discover public rooms by name prefix', {
+        ...secured,
+        parameters: queryParams(S.PublicRoomsQuery),
+        responses: { 200: { description: 'rooms', ...content({ type: 'array', items: ref('Room') }) }, ...errors(400, 401) },
+      }),
+    },
+    '/api/chat/rooms/{id}/join': {
+      post: op('Join a public room', {
+        ...secured,
+        parameters: [idParam],
+        responses: { 200: { description: 'joined', ...content(ref('Room')) }, ...errors(400, 401, 403, 404) },
+      }),
+    },
+    '/api/chat/rooms/{id}/members': {
+      post: op('Add a member (members only; not for direct rooms)', {
+        ...secured,
+        parameters: [idParam],
+        requestBody: body(S.AddMemberBody),
+        responses: { 201: { description: 'added', ...content(ref('Room')) }, ...errors(400, 401, 403, 404) },
+      }),
+    },
+    '/api/chat/direct': {
+      post: op('The one direct room with a user', {
+        ...secured,
+        requestBody: body(S.DirectBody),
+        responses: { 200: { description: 'room', ...content(ref('Room')) }, ...errors(400, 401, 404) },
+      }),
+    },
+    '/api/chat/rooms/{id}/messages': {
+      get: op('History, ascending by seq; keyset pages with before/after', {
+        ...secured,
+        parameters: [idParam, ...queryParams(S.HistoryQuery)],
+        responses: { 200: { description: 'page', ...content(ref('Page')) }, ...errors(400, 401, 403, 404) },
+      }),
+      post: op('Send; idempotent by (sender, clientId)', {
+        ...secured,
+        parameters: [idParam],
+        requestBody: body(S.SendBody),
+        responses: {
+          201: { description: 'stored', ...content(ref('Message')) },
+          200: { description: 'this clientId was sent before: the stored message', ...content(ref('Message')) },
+          ...errors(400, 401, 403, 404, 409, 413, 429, 503),
+        },
+      }),
+    },
+    '/api/chat/messages/{id}': {
+      patch: op('Edit my message', {
+        ...secured,
+        parameters: [idParam],
+        requestBody: body(S.EditBody),
+        responses: { 200: { description: 'edited', ...content(ref('Message')) }, ...errors(400, 401, 403, 404, 409, 413) },
+      }),
+      delete: op('Delete my message (kept as deleted, empty body)', {
+        ...secured,
+        parameters: [idParam],
+        responses: { 204: { description: 'deleted' }, ...errors(400, 401, 403, 404) },
+      }),
+    },
+    '/api/chat/rooms/{id}/read': {
+      post: op('Move my read marker', {
+        ...secured,
+        parameters: [idParam],
+        requestBody: body(S.ReadBody),
+        responses: { 204: { description: 'moved' }, ...errors(400, 401, 404) },
+      }),
+    },
+  };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'chat', version: '0.1.0', description: 'REST half of the wire contract; realtime events are typed in backend/src/contract/events.ts.' },
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: Object.fromEntries(Object.entries(components).map(([k, v]) => [k, strip(json(v))])),
+    },
+  };
+}
