@@ -58,7 +58,8 @@ export async function register(base: string, prefix = 'user'): Promise<AuthResul
   return res.body as AuthResult;
 }
 
-export function connect(base: string, token: string | undefined): Promise<ClientSocket> {
+/** Connects; `before` runs before the handshake, to catch events sent right after it. */
+export function connect(base: string, token: string | undefined, before: (s: ClientSocket) => void = () => undefined): Promise<ClientSocket> {
   const socket: ClientSocket = io(base, {
     path: '/socket.io',
     transports: ['websocket'],
@@ -66,6 +67,7 @@ export function connect(base: string, token: string | undefined): Promise<Client
     reconnection: false,
     forceNew: true,
   });
+  before(socket);
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (e) => {

@@ -127,10 +127,11 @@ describe('realtime over socket.io-client', () => {
   test('a new socket learns who of its roommates is online', async () => {
     await publicRoom(alice, bob);
     await open(alice);
-    const b = await connect(svc.url, bob.accessToken).then((s) => (sockets.push(s), s));
-    // The snapshot is sent right after connect; collect it.
-    const got = await next(b, 'presence', (p) => p.userId === alice.user.id).catch(() => undefined);
-    expect(got).toEqual({ userId: alice.user.id, online: true });
+    // The snapshot is sent right after connect, so listen before the handshake.
+    let got!: Promise<unknown>;
+    const b = await connect(svc.url, bob.accessToken, (s) => (got = next(s, 'presence', (p) => p.userId === alice.user.id)));
+    sockets.push(b);
+    expect(await got).toEqual({ userId: alice.user.id, online: true });
   });
 
   test('room:added reaches every socket of a user who joined elsewhere, and then its messages do', async () => {

@@ -49,7 +49,7 @@ export class AuthService {
   ) {}
 
   async register(input: { username: string; password: string; displayName?: string }, ip: string): Promise<AuthResult> {
-    this.limit(`ip:${ip}`, this.config.AUTH_RATE_LIMIT_PER_IP!, 60_000);
+    await this.limit(`ip:${ip}`, this.config.AUTH_RATE_LIMIT_PER_IP!, 60_000);
     const hash = await hashPassword(input.password);
     const id = randomUUID();
     const displayName = input.displayName ?? input.username;
@@ -71,8 +71,8 @@ export class AuthService {
 
   async login(input: { username: string; password: string }, ip: string): Promise<AuthResult> {
     const username = input.username.trim().toLowerCase();
-    this.limit(`ip:${ip}`, this.config.AUTH_RATE_LIMIT_PER_IP!, 60_000);
-    this.limit(`login:${username}`, this.config.LOGIN_RATE_LIMIT_PER_USERNAME!, 15 * 60_000);
+    await this.limit(`ip:${ip}`, this.config.AUTH_RATE_LIMIT_PER_IP!, 60_000);
+    await this.limit(`login:${username}`, this.config.LOGIN_RATE_LIMIT_PER_USERNAME!, 15 * 60_000);
     const [account] = await this.db.query<AccountRow[]>(
       `SELECT c.user_id, c.username, c.password_hash, u.display_name, u.created_at
          FROM auth.credentials c JOIN users.users u ON u.id = c.user_id WHERE c.username = $1`,
@@ -155,8 +155,8 @@ export class AuthService {
     return { id: a.user_id, username: a.username, displayName: a.display_name, createdAt: a.created_at.toISOString() };
   }
 
-  private limit(key: string, limit: number, windowMs: number) {
-    const d = this.limiter.consume(key, limit, windowMs);
+  private async limit(key: string, limit: number, windowMs: number) {
+    const d = await this.limiter.consume(key, limit, windowMs);
     if (!d.allowed) throw new RateLimited(d.retryAfterSeconds);
   }
 }

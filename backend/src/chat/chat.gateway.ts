@@ -32,6 +32,13 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   afterInit(server: ChatServer) {
     this.realtime.attach(server);
+    // Users left behind by a replica that went away, and who did not come back elsewhere.
+    this.presence.onOffline((userId) => {
+      this.chat.roomIdsOf(userId).then(
+        (rooms) => this.realtime.presenceToRooms(rooms, userId, false),
+        (e) => this.log.warn({ msg: 'offline broadcast failed', err: String(e) }),
+      );
+    });
     // Rooms are looked up before the connection completes, so the socket is subscribed
     // by the time the client sees `connect` and emits its first event.
     server.use((socket, next) => {
@@ -51,14 +58,20 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     if (!user) return socket.disconnect(true);
     this.metrics.socketConnections.inc();
     void socket.join([userChannel(user.id), ...rooms.map(roomChannel)]);
+    let registered: Promise<boolean> | undefined;
     socket.on('disconnecting', () => {
       const current = [...socket.rooms].filter((r) => r.startsWith('room:')).map((r) => r.slice(5));
-      if (this.presence.disconnected(user.id)) this.realtime.presenceToRooms(current, user.id, false);
+      // Wait for the connect bookkeeping so a quick disconnect is not counted before it.
+      void (registered ?? Promise.resolve(false))
+        .then(() => this.presence.disconnected(user.id, socket.id))
+        .then((last) => last && this.realtime.presenceToRooms(current, user.id, false))
+        .catch((e) => this.log.warn({ msg: 'presence update failed', err: String(e) }));
     });
-    if (this.presence.connected(user.id)) this.realtime.presenceToRooms(rooms, user.id, true);
     try {
+      registered = this.presence.connected(user.id, socket.id);
+      if (await registered) this.realtime.presenceToRooms(rooms, user.id, true);
       // A snapshot of who among the roommates is online right now.
-      for (const other of this.presence.onlineAmong(await this.chat.roommatesOf(user.id))) socket.emit('presence', { userId: other, online: true });
+      for (const other of await this.presence.onlineAmong(await this.chat.roommatesOf(user.id))) socket.emit('presence', { userId: other, online: true });
     } catch (e) {
       this.log.warn({ msg: 'presence snapshot failed', err: String(e) });
     }

@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../common/config/config.module.js';
+import { REDIS } from '../common/redis/redis.module.js';
 import { LifecycleService } from '../common/lifecycle.service.js';
 import { MetricsService } from '../common/metrics/metrics.service.js';
 import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
@@ -42,6 +43,7 @@ async function build(answers: Array<unknown[]>) {
       MetricsService,
       { provide: getDataSourceToken(), useValue: db },
       { provide: APP_CONFIG, useValue: { SEND_RATE_LIMIT: 2 } },
+      { provide: REDIS, useValue: null },
     ],
   }).compile();
   return { svc: moduleRef.get(ChatService), query, transaction };

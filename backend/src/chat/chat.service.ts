@@ -102,7 +102,7 @@ export class ChatService {
     if (created) {
       this.realtime.roomAdded(userId, await this.roomView(userId, row.id));
       this.realtime.roomAdded(actor.id, mine);
-      this.realtime.introduce(userId, row.id, [actor.id, userId]);
+      await this.realtime.introduce(userId, row.id, [actor.id, userId]);
     }
     return mine;
   }
@@ -124,7 +124,7 @@ export class ChatService {
       this.metrics.messages.inc({ result: 'duplicate' });
       return { message: earlier, created: false };
     }
-    const d = this.limiter.consume(`send:${user.id}`, this.config.SEND_RATE_LIMIT!, 10_000);
+    const d = await this.limiter.consume(`send:${user.id}`, this.config.SEND_RATE_LIMIT!, 10_000);
     if (!d.allowed) throw new RateLimited(d.retryAfterSeconds);
     await this.memberRoom(user.id, roomId);
     const timer = this.metrics.messagePersist.startTimer();
@@ -284,7 +284,7 @@ export class ChatService {
     const room = await this.roomView(userId, roomId);
     if (inserted.length > 0) {
       this.realtime.roomAdded(userId, room);
-      this.realtime.introduce(userId, roomId, await this.membersOf(roomId));
+      await this.realtime.introduce(userId, roomId, await this.membersOf(roomId));
     }
     return room;
   }

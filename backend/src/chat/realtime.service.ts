@@ -37,10 +37,10 @@ export class RealtimeService implements OnModuleDestroy {
   }
 
   /** A user newly shares a room: each side learns whether the other is online. */
-  introduce(userId: string, roomId: string, memberIds: string[]) {
+  async introduce(userId: string, roomId: string, memberIds: string[]) {
     if (!this.server) return;
-    if (this.presence.onlineAmong([userId]).length) this.presenceTo(roomId, userId, true);
-    for (const other of this.presence.onlineAmong(memberIds.filter((m) => m !== userId))) {
+    if ((await this.presence.onlineAmong([userId])).length) this.presenceTo(roomId, userId, true);
+    for (const other of await this.presence.onlineAmong(memberIds.filter((m) => m !== userId))) {
       this.server.to(userChannel(userId)).emit('presence', { userId: other, online: true });
     }
   }

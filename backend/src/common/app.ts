@@ -12,6 +12,8 @@ import { AppConfig, ConfigError, Role, parseConfig } from './config/config.schem
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded.js';
 import { runMigrations } from './database/migrate.js';
 import { LifecycleService } from './lifecycle.service.js';
+import { REDIS, type SharedRedis } from './redis/redis.module.js';
+import { RedisIoAdapter } from './redis/redis-io.adapter.js';
 import { createLogger } from './logging/logger.js';
 
 export interface Service {
@@ -59,6 +61,8 @@ export async function startService(config: AppConfig, features: (c: AppConfig) =
   const root: DynamicModule = { module: RootModule, imports: [CommonModule.forRoot(config), ...(features(config) ?? [])] };
 
   const app = await NestFactory.create<NestExpressApplication>(root, { logger, bodyParser: false });
+  const redis = app.get<SharedRedis>(REDIS);
+  if (redis) app.useWebSocketAdapter(new RedisIoAdapter(app, redis));
   app.useBodyParser('json', { limit: '32kb' });
   app.set('trust proxy', config.TRUST_PROXY);
   app.disable('x-powered-by');

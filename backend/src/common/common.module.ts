@@ -10,15 +10,16 @@ import { RequestLogMiddleware } from './http/request-log.middleware.js';
 import { LifecycleService } from './lifecycle.service.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { RateLimiter } from './ratelimit/rate-limiter.js';
+import { RedisModule } from './redis/redis.module.js';
 
-/** What every service shares: config, database, health, metrics, errors, limits, shutdown. */
+/** What every service shares: config, database, Redis, health, metrics, errors, limits, shutdown. */
 @Global()
 @Module({})
 export class CommonModule implements NestModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CommonModule,
-      imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions(config))],
+      imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions(config)), RedisModule.forRoot()],
       controllers: [HealthController],
       providers: [MetricsService, RateLimiter, LifecycleService, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
       exports: [MetricsService, RateLimiter, LifecycleService],

@@ -23,6 +23,11 @@ const common = {
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// URL')
     .optional(),
+  /** Prefix of every Redis key and channel, so several installs can share one Redis. */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]{1,32}$/, 'may contain only a-z A-Z 0-9 _ . - (1 to 32)')
+    .default('chat'),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
   MIGRATE_ON_START: bool.default(false),
 };
@@ -90,7 +95,7 @@ export type AllConfig = z.infer<(typeof configSchemas)['all']>;
 export type AppConfig = Partial<AllConfig> &
   Partial<z.infer<(typeof configSchemas)['chat']>> & { role: Role } & Pick<
     AllConfig,
-    'PORT' | 'HOST' | 'LOG_LEVEL' | 'LOG_FORMAT' | 'NODE_ENV' | 'SHUTDOWN_GRACE_MS' | 'DATABASE_POOL_SIZE' | 'DATABASE_SSL'
+    'PORT' | 'HOST' | 'LOG_LEVEL' | 'LOG_FORMAT' | 'NODE_ENV' | 'SHUTDOWN_GRACE_MS' | 'DATABASE_POOL_SIZE' | 'DATABASE_SSL' | 'REDIS_KEY_PREFIX'
   > & { DATABASE_URL: string };
 
 /** Every environment variable a role reads, for the chart checks. */

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { Public } from '../auth/public.decorator.js';
 import { LifecycleService } from '../lifecycle.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { InjectRedis, type SharedRedis } from '../redis/redis.module.js';
 
 @Public()
 @Controller()
@@ -12,6 +13,7 @@ export class HealthController {
     @InjectDataSource() private readonly db: DataSource,
     private readonly lifecycle: LifecycleService,
     private readonly metrics: MetricsService,
+    @InjectRedis() private readonly redis: SharedRedis,
   ) {}
 
   @Get('health/live')
@@ -27,7 +29,13 @@ export class HealthController {
     } catch {
       throw new ServiceUnavailableException('Database unreachable');
     }
-    return { status: 'ok', database: 'ok' };
+    if (!this.redis) return { status: 'ok', database: 'ok' };
+    try {
+      await this.redis.client.ping();
+    } catch {
+      throw new ServiceUnavailableException('Redis unreachable');
+    }
+    return { status: 'ok', database: 'ok', redis: 'ok' };
   }
 
   @Get('metrics')

@@ -1,4 +1,5 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { InjectRedis, type SharedRedis } from '../redis/redis.module.js';
 
 export interface RateDecision {
   allowed: boolean;
@@ -6,15 +7,18 @@ export interface RateDecision {
 }
 
 /**
- * Fixed-window counters kept in this process. Enough for one replica; a shared store
- * (Redis) replaces it when several replicas must agree.
+ * Fixed-window counters: in Redis when REDIS_URL is set, so every replica counts against the
+ * same limit; in this process otherwise.
  */
 @Injectable()
 export class RateLimiter implements OnModuleDestroy {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
   private readonly sweeper = setInterval(() => this.sweep(), 60_000).unref();
 
-  consume(key: string, limit: number, windowMs: number, now = Date.now()): RateDecision {
+  constructor(@InjectRedis() private readonly redis: SharedRedis = null) {}
+
+  async consume(key: string, limit: number, windowMs: number, now = Date.now()): Promise<RateDecision> {
+    if (this.redis) return this.consumeShared(key, limit, windowMs);
     let w = this.windows.get(key);
     if (!w || w.resetAt <= now) {
       w = { count: 0, resetAt: now + windowMs };
@@ -23,6 +27,15 @@ export class RateLimiter implements OnModuleDestroy {
     w.count += 1;
     if (w.count <= limit) return { allowed: true, retryAfterSeconds: 0 };
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((w.resetAt - now) / 1000)) };
+  }
+
+  private async consumeShared(key: string, limit: number, windowMs: number): Promise<RateDecision> {
+    const { client, prefix } = this.redis!;
+    const k = `${prefix}:rl:${key}`;
+    // INCR then set the expiry only when the key is new: one window per first hit.
+    const [count, , ttl] = (await client.multi().incr(k).pExpire(k, windowMs, 'NX').pTTL(k).exec()) as unknown as [number, unknown, number];
+    if (count <= limit) return { allowed: true, retryAfterSeconds: 0 };
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((ttl > 0 ? ttl : windowMs) / 1000)) };
   }
 
   private sweep(now = Date.now()) {

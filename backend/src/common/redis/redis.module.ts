@@ -1,0 +1,41 @@
+import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { createClient } from 'redis';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+
+export type RedisClient = ReturnType<typeof createClient>;
+/** Null when REDIS_URL is not set: one process, state kept in memory. */
+export type SharedRedis = { client: RedisClient; sub: RedisClient; prefix: string } | null;
+export const REDIS = Symbol('REDIS');
+export const InjectRedis = () => Inject(REDIS);
+
+async function connect(config: AppConfig): Promise<SharedRedis> {
+  if (!config.REDIS_URL) return null;
+  const log = new Logger('redis');
+  const client = createClient({ url: config.REDIS_URL, socket: { reconnectStrategy: (n: number) => Math.min(n * 200, 5000), connectTimeout: 5000 } });
+  const sub = client.duplicate();
+  for (const c of [client, sub]) c.on('error', (e: Error) => log.warn({ msg: 'redis error', err: e.message }));
+  await Promise.all([client.connect(), sub.connect()]);
+  return { client, sub, prefix: config.REDIS_KEY_PREFIX };
+}
+
+@Injectable()
+class RedisCloser implements OnApplicationShutdown {
+  constructor(@InjectRedis() private readonly redis: SharedRedis) {}
+  async onApplicationShutdown() {
+    if (this.redis) await Promise.allSettled([this.redis.client.quit(), this.redis.sub.quit()]);
+  }
+}
+
+/** The Redis connection shared by the Socket.IO adapter, presence and rate limits. */
+@Global()
+@Module({})
+export class RedisModule {
+  static forRoot(): DynamicModule {
+    return {
+      module: RedisModule,
+      providers: [{ provide: REDIS, useFactory: connect, inject: [APP_CONFIG] }, RedisCloser],
+      exports: [REDIS],
+    };
+  }
+}
