@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { io, type Socket } from 'socket.io-client';
 import { startService, type Service } from '../src/common/app.js';
 import { parseConfig, type Role } from '../src/common/config/config.schema.js';
@@ -11,18 +12,21 @@ const quiet = { LOG_LEVEL: 'error', LOG_FORMAT: 'json', AUTH_RATE_LIMIT_PER_IP: 
 
 /** Starts a real service process-in-process on a random port against the test database. */
 export async function start(role: Exclude<Role, 'migrate'> = 'all', env: Record<string, string> = {}): Promise<Service> {
+  const dataDir = `/tmp/chat-test-${randomUUID()}`;
   const config = parseConfig(role, {
     ...quiet,
     PORT: '0',
     HOST: '127.0.0.1',
     DATABASE_URL: process.env.TEST_DATABASE_URL,
     MIGRATE_ON_START: 'true',
-    DATA_DIR: `/tmp/chat-test-${randomUUID()}`,
+    DATA_DIR: dataDir,
     STATIC_DIR: '',
     SHUTDOWN_GRACE_MS: '3000',
     ...env,
   });
-  return startService(config, features[role]);
+  const svc = await startService(config, features[role]);
+  // The all-in-one writes its generated dev key there: leave nothing behind.
+  return { ...svc, close: () => svc.close().finally(() => rm(dataDir, { recursive: true, force: true })) };
 }
 
 export interface Api {
