@@ -1,0 +1,94 @@
+import { describe, expect, test } from 'vitest';
+import type { Message } from '@contract/events';
+import { addPending, firstSeq, lastSeq, linkify, markFailed, markPending, merge, pendingMessage, unsent } from './messages';
+
+const msg = (seq: number, extra: Partial<Message> = {}): Message => ({
+  id: `id-${seq}`,
+  roomId: 'r',
+  seq,
+  senderId: 'u1',
+  senderName: 'Ann',
+  body: `m${seq}`,
+  clientId: `c${seq}`,
+  createdAt: new Date(2026, 0, 1, 0, 0, seq).toISOString(),
+  editedAt: null,
+  deleted: false,
+  ...extra,
+});
+
+describe('merge', () => {
+  test('orders by seq and drops duplicates by id and by seq', () => {
+    const out = merge([msg(2), msg(1)], [msg(3), msg(2), msg(1)]);
+    expect(out.map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  test('a sync after reconnect fills the gap in order, exactly once', () => {
+    const live = merge([], [msg(1), msg(2), msg(6)]);
+    const synced = merge(live, [msg(3), msg(4), msg(5), msg(6)]);
+    expect(synced.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(new Set(synced.map((m) => m.id)).size).toBe(6);
+  });
+
+  test('keeps the newest edit whichever arrives last', () => {
+    const edited = msg(1, { body: 'edited', editedAt: new Date(2026, 0, 2).toISOString() });
+    expect(merge([msg(1)], [edited])[0].body).toBe('edited');
+    expect(merge([edited], [msg(1)])[0].body).toBe('edited');
+    const deleted = msg(1, { body: '', deleted: true, editedAt: new Date(2026, 0, 3).toISOString() });
+    expect(merge([edited], [deleted])[0]).toMatchObject({ deleted: true, body: '' });
+  });
+});
+
+describe('pending messages', () => {
+  const p = () => pendingMessage({ roomId: 'r', body: 'hello', clientId: 'c9', senderId: 'u1', senderName: 'Ann' });
+
+  test('show at once after the confirmed ones, then settle when the ack (or echo) arrives', () => {
+    let list = addPending(merge([], [msg(1)]), p());
+    expect(list.map((m) => [m.body, !!m.pending])).toEqual([
+      ['m1', false],
+      ['hello', true],
+    ]);
+    list = merge(list, [msg(2, { body: 'hello', clientId: 'c9' })]);
+    expect(list.map((m) => [m.seq, !!m.pending])).toEqual([
+      [1, false],
+      [2, false],
+    ]);
+    // The echo of the same message over message:new changes nothing.
+    expect(merge(list, [msg(2, { body: 'hello', clientId: 'c9' })])).toEqual(list);
+  });
+
+  test('a failed send keeps its clientId for the retry, so nothing is doubled', () => {
+    let list = addPending([], p());
+    list = markFailed(list, 'c9');
+    expect(list[0]).toMatchObject({ failed: true, pending: false, clientId: 'c9' });
+    expect(unsent(list)).toHaveLength(1);
+    list = markPending(list, 'c9');
+    expect(list[0]).toMatchObject({ pending: true, failed: false, clientId: 'c9' });
+    list = addPending(list, p());
+    expect(list).toHaveLength(1);
+    list = merge(list, [msg(5, { clientId: 'c9', body: 'hello' })]);
+    expect(list).toHaveLength(1);
+    expect(unsent(list)).toEqual([]);
+  });
+
+  test('another sender with the same clientId does not settle mine', () => {
+    const list = merge(addPending([], p()), [msg(3, { clientId: 'c9', senderId: 'u2' })]);
+    expect(list.map((m) => !!m.pending)).toEqual([false, true]);
+  });
+
+  test('sync resumes from the highest confirmed seq; pages go back from the lowest', () => {
+    const list = addPending(merge([], [msg(4), msg(7)]), p());
+    expect(lastSeq(list)).toBe(7);
+    expect(firstSeq(list)).toBe(4);
+    expect(lastSeq([])).toBe(0);
+  });
+});
+
+describe('linkify', () => {
+  test('finds http(s) links and leaves everything else as text', () => {
+    expect(linkify('see https://example.org/a?b=1. and <b>x</b> javascript:alert(1)')).toEqual([
+      { text: 'see ' },
+      { text: 'https://example.org/a?b=1', href: 'https://example.org/a?b=1' },
+      { text: '. and <b>x</b> javascript:alert(1)' },
+    ]);
+  });
+});

@@ -1,0 +1,93 @@
+import type { Message } from '@contract/events';
+
+/** A message as the client holds it: confirmed by the server, or still pending its ack. */
+export interface ChatMessage extends Message {
+  pending?: boolean;
+  failed?: boolean;
+}
+
+/** A message typed here, shown at once, before the server has stored it. */
+export function pendingMessage(p: { roomId: string; body: string; clientId: string; senderId: string; senderName: string; now?: Date }): ChatMessage {
+  return {
+    id: `pending:${p.clientId}`,
+    roomId: p.roomId,
+    seq: Number.POSITIVE_INFINITY,
+    senderId: p.senderId,
+    senderName: p.senderName,
+    body: p.body,
+    clientId: p.clientId,
+    createdAt: (p.now ?? new Date()).toISOString(),
+    editedAt: null,
+    deleted: false,
+    pending: true,
+  };
+}
+
+const newer = (a: Message, b: Message) => (a.editedAt ?? a.createdAt) >= (b.editedAt ?? b.createdAt);
+
+/**
+ * Merges server messages into a room's list: dedupes by id and by seq, replaces the pending
+ * copy that has the same sender and clientId, keeps the latest edit, and orders confirmed
+ * messages by seq with pending ones after them in the order they were typed.
+ */
+export function merge(existing: ChatMessage[], incoming: Message[]): ChatMessage[] {
+  const confirmed = new Map<number, ChatMessage>();
+  const pending: ChatMessage[] = [];
+  for (const m of existing) {
+    if (m.pending || m.failed) pending.push(m);
+    else confirmed.set(m.seq, m);
+  }
+  for (const m of incoming) {
+    const had = confirmed.get(m.seq);
+    if (!had || had.id !== m.id || newer(m, had)) confirmed.set(m.seq, { ...m });
+  }
+  const settled = new Set([...confirmed.values()].map((m) => `${m.senderId}|${m.clientId}`));
+  const stillPending = pending.filter((p) => !settled.has(`${p.senderId}|${p.clientId}`));
+  return [...[...confirmed.values()].sort((a, b) => a.seq - b.seq), ...stillPending];
+}
+
+export function addPending(existing: ChatMessage[], p: ChatMessage): ChatMessage[] {
+  if (existing.some((m) => m.clientId === p.clientId && m.senderId === p.senderId && !m.pending && !m.failed)) return existing;
+  return [...existing.filter((m) => !(m.clientId === p.clientId && (m.pending || m.failed))), p];
+}
+
+/** Marks a pending message as failed (shown with a retry that reuses its clientId). */
+export function markFailed(existing: ChatMessage[], clientId: string): ChatMessage[] {
+  return existing.map((m) => (m.clientId === clientId && m.pending ? { ...m, pending: false, failed: true } : m));
+}
+
+export function markPending(existing: ChatMessage[], clientId: string): ChatMessage[] {
+  return existing.map((m) => (m.clientId === clientId && m.failed ? { ...m, pending: true, failed: false } : m));
+}
+
+/** Highest confirmed seq: the point a `sync` resumes from. */
+export function lastSeq(messages: ChatMessage[]): number {
+  let max = 0;
+  for (const m of messages) if (!m.pending && !m.failed && m.seq > max) max = m.seq;
+  return max;
+}
+
+export function firstSeq(messages: ChatMessage[]): number | undefined {
+  for (const m of messages) if (!m.pending && !m.failed) return m.seq;
+  return undefined;
+}
+
+export function unsent(messages: ChatMessage[]): ChatMessage[] {
+  return messages.filter((m) => m.pending || m.failed);
+}
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]}]/gi;
+
+/** Splits text into plain parts and http(s) links; rendering keeps both as text nodes. */
+export function linkify(text: string): Array<{ text: string; href?: string }> {
+  const parts: Array<{ text: string; href?: string }> = [];
+  let last = 0;
+  for (const match of text.matchAll(URL_RE)) {
+    const at = match.index ?? 0;
+    if (at > last) parts.push({ text: text.slice(last, at) });
+    parts.push({ text: match[0], href: match[0] });
+    last = at + match[0].length;
+  }
+  if (last < text.length) parts.push({ text: text.slice(last) });
+  return parts;
+}
