@@ -101,10 +101,17 @@ async function waitForText(page, text, timeout = 8000) {
   await page.getByTestId('messages').getByText(text, { exact: true }).first().waitFor({ timeout });
 }
 
-async function tokenOf(page) {
-  // The refresh token is in localStorage; trade it for an access token for REST calls.
-  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem('chat.session')));
-  return saved;
+/** A REST session of its own (a separate token family), so the page's session is untouched. */
+async function apiLogin(user) {
+  const res = await fetch(`${base()}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: user.username, password: 'correct horse battery' }),
+  });
+  expect(res.status === 200, `REST login ${res.status}`);
+  const { accessToken } = await res.json();
+  return (path, init = {}) =>
+    fetch(`${base()}${path}`, { ...init, headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', ...init.headers } });
 }
 
 async function main() {
@@ -254,25 +261,10 @@ async function main() {
     await sleep(500);
     expect((await cal.page.locator('[data-testid=join]').count()) === 0, 'private room discoverable');
     expect((await cal.page.locator(`[data-testid=room-item][data-room-name="${secret}"]`).count()) === 0, 'private room listed');
-    const { refreshToken } = await tokenOf(cal.page);
-    const auth = await fetch(`${base()}/api/auth/refresh`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken }),
-    }).then((r) => r.json());
-    const annRooms = await (async () => {
-      const s = await tokenOf(ann.page);
-      const a = await fetch(`${base()}/api/auth/refresh`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ refreshToken: s.refreshToken }),
-      }).then((r) => r.json());
-      // Hand the rotated token back to ann's page so her session stays valid.
-      await ann.page.evaluate((next) => localStorage.setItem('chat.session', JSON.stringify(next)), { refreshToken: a.refreshToken, user: a.user });
-      return fetch(`${base()}/api/chat/rooms`, { headers: { authorization: `Bearer ${a.accessToken}` } }).then((r) => r.json());
-    })();
-    const secretRoom = annRooms.find((r) => r.name === secret);
-    const res = await fetch(`${base()}/api/chat/rooms/${secretRoom.id}/messages`, { headers: { authorization: `Bearer ${auth.accessToken}` } });
+    const asAnn = await apiLogin(ann);
+    const asCal = await apiLogin(cal);
+    const secretRoom = (await asAnn('/api/chat/rooms').then((r) => r.json())).find((r) => r.name === secret);
+    const res = await asCal(`/api/chat/rooms/${secretRoom.id}/messages`);
     expect(res.status === 404, `third user got ${res.status} for the private history`);
     await ann.page.locator(`[data-testid=room-item][data-room-name="${roomName}"]`).click();
     await cal.context.close();
@@ -316,25 +308,21 @@ async function main() {
     // Ben types while the server is down: the message waits, pending, and is sent on reconnect.
     await send(ben.page, 'sent while the server was down');
     await ben.page.locator('[data-testid=message]').filter({ hasText: 'sent while the server was down' }).waitFor();
+    // Ben stays cut off while the server comes back, so what Ann sends reaches him only by sync.
+    await ben.context.setOffline(true);
     await startServer();
-    // Meanwhile (before the browsers reconnect) Ann's messages arrive through the REST API.
-    const s = await tokenOf(ann.page);
-    const a = await fetch(`${base()}/api/auth/refresh`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken: s.refreshToken }),
-    }).then((r) => r.json());
-    await ann.page.evaluate((next) => localStorage.setItem('chat.session', JSON.stringify(next)), { refreshToken: a.refreshToken, user: a.user });
-    const rooms = await fetch(`${base()}/api/chat/rooms`, { headers: { authorization: `Bearer ${a.accessToken}` } }).then((r) => r.json());
-    const lobby = rooms.find((r) => r.name === roomName);
+    const asAnn = await apiLogin(ann);
+    const lobby = (await asAnn('/api/chat/rooms').then((r) => r.json())).find((r) => r.name === roomName);
     for (const text of ['missed one', 'missed two', 'missed three']) {
-      const r = await fetch(`${base()}/api/chat/rooms/${lobby.id}/messages`, {
+      const r = await asAnn(`/api/chat/rooms/${lobby.id}/messages`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${a.accessToken}`, 'content-type': 'application/json' },
         body: JSON.stringify({ body: text, clientId: `rest-${text}-${Date.now()}` }),
       });
       expect(r.status === 201, `REST send ${r.status}`);
     }
+    await sleep(300);
+    expect((await bodies(ben.page)).indexOf('missed one') === -1, 'ben saw a message while offline');
+    await ben.context.setOffline(false);
     await ben.page.getByTestId('connection-banner').waitFor({ state: 'detached', timeout: 15000 });
     await waitForText(ben.page, 'missed three', 15000);
     const all = await bodies(ben.page);
@@ -347,9 +335,7 @@ async function main() {
     // Ben's message written offline went out exactly once.
     await waitForText(ann.page, 'sent while the server was down', 15000);
     await ben.page.locator('[data-testid=pending]').first().waitFor({ state: 'detached', timeout: 15000 });
-    const benHistory = await fetch(`${base()}/api/chat/rooms/${lobby.id}/messages?limit=100`, { headers: { authorization: `Bearer ${a.accessToken}` } }).then(
-      (r) => r.json(),
-    );
+    const benHistory = await asAnn(`/api/chat/rooms/${lobby.id}/messages?limit=100`).then((r) => r.json());
     expect(benHistory.messages.filter((m) => m.body === 'sent while the server was down').length === 1, 'offline message stored once');
   });
 
