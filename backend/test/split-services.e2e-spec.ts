@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { Service } from '../src/common/app.js';
-import { ConfigError, parseConfig } from '../src/common/config/config.schema.js';
+import { ConfigError, acceptedKeys, parseConfig, requiredKeys } from '../src/common/config/config.schema.js';
 import { client, connect, next, register, start } from './harness.js';
 
 describe('auth, users and chat as three services (tokens verified through the JWKS)', () => {
@@ -89,6 +89,14 @@ describe('configuration is validated at boot', () => {
       'DATABASE_URL: must be a postgres:// URL',
       expect.stringMatching(/^AUTH_JWKS_URL: /),
     ]);
+  });
+
+  test('each role lists what it accepts and what it requires (read by the chart checks)', () => {
+    expect(requiredKeys('chat')).toEqual(['AUTH_JWKS_URL', 'DATABASE_URL']);
+    expect(requiredKeys('auth')).toEqual(['DATABASE_URL', 'JWT_PRIVATE_KEY|JWT_PRIVATE_KEY_FILE']);
+    expect(requiredKeys('all')).toEqual([]);
+    expect(acceptedKeys('users')).not.toContain('JWT_PRIVATE_KEY');
+    expect(acceptedKeys('chat')).toEqual(expect.arrayContaining(['REDIS_URL', 'SEND_RATE_LIMIT', 'AUTH_JWKS_URL']));
   });
 
   test('the all-in-one needs nothing: embedded database, generated key, port 3000', () => {

@@ -89,20 +89,32 @@ export const configSchemas = {
   }),
 } as const;
 
-export type AuthConfig = z.infer<(typeof configSchemas)['auth']>;
-export type AllConfig = z.infer<(typeof configSchemas)['all']>;
-/** The union of every role's keys, with the ones a role lacks left undefined. */
-export type AppConfig = Partial<AllConfig> &
-  Partial<z.infer<(typeof configSchemas)['chat']>> & { role: Role } & Pick<
+type Parsed<R extends Role> = z.infer<(typeof configSchemas)[R]>;
+type AllConfig = Parsed<'all'>;
+/**
+ * What a process reads from its config: every role's keys, those its role lacks left
+ * undefined; the ones every service role has are always set.
+ */
+export type AppConfig = Partial<AllConfig & Parsed<'chat'> & Parsed<'users'>> &
+  Pick<
     AllConfig,
     'PORT' | 'HOST' | 'LOG_LEVEL' | 'LOG_FORMAT' | 'NODE_ENV' | 'SHUTDOWN_GRACE_MS' | 'DATABASE_POOL_SIZE' | 'DATABASE_SSL' | 'REDIS_KEY_PREFIX'
-  > & { DATABASE_URL: string };
+  > & {
+    role: Role;
+    DATABASE_URL: string;
+  };
 
 /** Every environment variable a role reads, for the chart checks. */
 export function acceptedKeys(role: Role): string[] {
-  const schema = configSchemas[role] as unknown as { shape?: Record<string, unknown>; def?: { schema?: { shape: Record<string, unknown> } } };
-  const shape = schema.shape ?? (schema as { _zod?: { def?: { in?: { shape: Record<string, unknown> } } } })._zod?.def?.in?.shape ?? {};
-  return Object.keys(shape).sort();
+  return Object.keys(configSchemas[role].shape).sort();
+}
+
+/** The variables a role cannot start without (no default, not optional). */
+export function requiredKeys(role: Role): string[] {
+  const shape = configSchemas[role].shape as Record<string, z.ZodType>;
+  const required = Object.keys(shape).filter((k) => !shape[k].safeParse(undefined).success);
+  // Auth needs one of the two key variables; the refinement says so, the shape cannot.
+  return role === 'auth' ? [...required, 'JWT_PRIVATE_KEY|JWT_PRIVATE_KEY_FILE'].sort() : required.sort();
 }
 
 export class ConfigError extends Error {
