@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CommonModule } from './common.module.js';
 import { AppConfig, ConfigError, Role, parseConfig } from './config/config.schema.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded.js';
+import type { EmbeddedPostgres } from './database/embedded.js';
 import { runMigrations } from './database/migrate.js';
 import { LifecycleService } from './lifecycle.service.js';
 import { REDIS, type SharedRedis } from './redis/redis.module.js';
@@ -47,6 +47,8 @@ export async function startService(config: AppConfig, features: (c: AppConfig) =
   let embedded: EmbeddedPostgres | undefined;
   if (!config.DATABASE_URL) {
     // Only the all-in-one gets here (its schema makes DATABASE_URL optional).
+    // Loaded only here: the service images leave PGlite out.
+    const { startEmbeddedPostgres } = await import('./database/embedded.js');
     embedded = await startEmbeddedPostgres(config.DATA_DIR ?? './.data');
     config = { ...config, DATABASE_URL: embedded.url };
   }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds every image target with Docker when an engine answers, otherwise with podman.
+#   scripts/images/build.sh [target ...]        (default: all targets)
+# Env: IMAGE_PREFIX (e.g. ghcr.io/you/), VERSION (default: package.json), PULL=never to use
+# local bases only, CA_BUNDLE=path to lend an extra CA bundle to the npm steps (a build
+# secret: it is not kept in any image), TIMINGS=file to append "target seconds" lines.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=scripts/images
+TARGETS=(auth users chat migrate frontend smoke all-in-one)
+[ $# -gt 0 ] && TARGETS=("$@")
+VERSION=${VERSION:-$(node -p "require('./package.json').version")}
+REVISION=${REVISION:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+PREFIX=${IMAGE_PREFIX:-}
+
+if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+  engine=(docker build)
+  export DOCKER_BUILDKIT=1
+else
+  . "$here/podman-env.sh"
+  engine=(podman build --format docker --layers)
+  [ "${PULL:-}" = never ] && engine+=(--pull=never)
+fi
+secret=()
+[ -n "${CA_BUNDLE:-}" ] && secret=(--secret "id=ca,src=$CA_BUNDLE")
+
+for target in "${TARGETS[@]}"; do
+  start=$(date +%s)
+  "${engine[@]}" "${secret[@]}" --target "$target" \
+    --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" \
+    -t "${PREFIX}chat-$target:$VERSION" -t "${PREFIX}chat-$target:dev" .
+  secs=$(( $(date +%s) - start ))
+  echo "built ${PREFIX}chat-$target:$VERSION in ${secs}s"
+  [ -n "${TIMINGS:-}" ] && echo "$target $secs" >> "$TIMINGS"
+done
