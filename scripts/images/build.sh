@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every image target with Docker when an engine answers, otherwise with podman.
 #   scripts/images/build.sh [target ...]        (default: all targets)
-# Env: IMAGE_PREFIX (e.g. ghcr.io/you/), VERSION (default: package.json), PULL=never to use
+# Env: IMAGE_PREFIX (e.g. ghcr.io/you/), VERSION (default: package.json), CACHE=gha in GitHub
+# Actions (buildx layer cache), PULL=never to use
 # local bases only, CA_BUNDLE=path to lend an extra CA bundle to the npm steps (a build
 # secret: it is not kept in any image), TIMINGS=file to append "target seconds" lines.
 set -euo pipefail
@@ -14,8 +15,7 @@ REVISION=${REVISION:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 PREFIX=${IMAGE_PREFIX:-}
 
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-  engine=(docker build)
-  export DOCKER_BUILDKIT=1
+  engine=(docker buildx build --load)
 else
   . "$here/podman-env.sh"
   engine=(podman build --format docker --layers)
@@ -26,7 +26,10 @@ secret=()
 
 for target in "${TARGETS[@]}"; do
   start=$(date +%s)
-  "${engine[@]}" "${secret[@]}" --target "$target" \
+  cache=()
+  # In GitHub Actions: the layer cache lives in the Actions cache, a scope per target.
+  [ "${CACHE:-}" = gha ] && cache=(--cache-from "type=gha,scope=$target" --cache-to "type=gha,mode=max,scope=$target")
+  "${engine[@]}" "${secret[@]}" "${cache[@]}" --target "$target" \
     --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" \
     -t "${PREFIX}chat-$target:$VERSION" -t "${PREFIX}chat-$target:dev" .
   secs=$(( $(date +%s) - start ))

