@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import type { Service } from '../src/common/app.js';
 import type { AuthResult, Message, Room } from '../src/contract/events.js';
-import { ClientSocket, client, collect, connect, next, register, sleep, start } from './harness.js';
+import { ClientSocket, client, collect, connect, freePort, next, register, sleep, start } from './harness.js';
 
 // Several chat replicas on one Redis and one PostgreSQL. Needs a Redis: REDIS_URL, or the
 // one on 127.0.0.1:6379; the suite is skipped (and says so) when none answers.
@@ -198,8 +198,7 @@ describeKill('a chat process killed mid-stream (SIGKILL)', () => {
   });
 
   test('no acknowledged message is lost, and the clients recover on the other process', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const [x, y] = await Promise.all([spawnChat(port), spawnChat(port + 1)]);
+    const [x, y] = await Promise.all([freePort().then(spawnChat), freePort().then(spawnChat)]);
     const [sender, reader] = await Promise.all([register(auth.url, 'ks'), register(auth.url, 'kr')]);
     const room = (await client(auth.url)('POST', '/api/chat/rooms', { token: sender.accessToken, body: { name: 'kill', kind: 'public' } })).body;
     await client(auth.url)('POST', `/api/chat/rooms/${room.id}/join`, { token: reader.accessToken });
