@@ -13,6 +13,9 @@ export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA
     // No entity classes: the queries are hand-written SQL (row locks, ON CONFLICT ... RETURNING).
     entities: [],
     migrations: allMigrations,
+    // Pinned to public: with search_path "$user", public, a database user named like one of
+    // our schemas (the chart's user is "chat") would otherwise move the table mid-run.
+    schema: 'public',
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,
     extra: { max: config.DATABASE_POOL_SIZE ?? 10, connectionTimeoutMillis: 10_000 },
