@@ -53,6 +53,18 @@ describe('auth, users and chat as three services (tokens verified through the JW
     expect(chatMetrics).toContain('socketio_connections');
   });
 
+  test('users and chat are not ready until they have the auth public keys', async () => {
+    const orphan = await start('chat', { AUTH_JWKS_URL: 'http://127.0.0.1:9/api/auth/jwks.json' });
+    try {
+      const res = await client(orphan.url)('GET', '/health/ready');
+      expect(res.status).toBe(503);
+      expect(res.body.message).toMatch(/JWKS/);
+      expect((await client(orphan.url)('GET', '/health/live')).status).toBe(200);
+    } finally {
+      await orphan.close();
+    }
+  });
+
   test('a token signed by another key is refused by users and chat', async () => {
     const other = await start('all');
     try {

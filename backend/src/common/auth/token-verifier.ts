@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { KeyObject, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { InjectConfig } from '../config/config.module.js';
@@ -26,12 +26,18 @@ export class RemoteJwks implements JwksSource {
 
 export class InvalidToken extends Error {}
 
-/** Verifies access tokens with public keys only; unknown kids trigger a (throttled) refetch. */
+/**
+ * Verifies access tokens with public keys only. The JWKS is fetched at start and again when a
+ * token names an unknown kid (at most every 10 s after a success, every second after a failure);
+ * readiness waits for the first successful fetch.
+ */
 @Injectable()
-export class TokenVerifier {
+export class TokenVerifier implements OnApplicationBootstrap {
   private readonly log = new Logger('auth');
   private keys = new Map<string, KeyObject>();
   private lastFetch = 0;
+  private lastFetchFailed = false;
+  private loaded = false;
   private fetching?: Promise<void>;
 
   constructor(
@@ -39,6 +45,24 @@ export class TokenVerifier {
     @Inject(JWKS_SOURCE) private readonly source: JwksSource,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
+
+  onApplicationBootstrap() {
+    void this.refresh();
+  }
+
+  /** True once the public keys have been loaded at least once. */
+  get ready(): boolean {
+    return this.loaded;
+  }
+
+  /** For readiness: tries again (throttled) when the keys are not loaded yet. */
+  async ensureKeys(): Promise<boolean> {
+    if (!this.loaded && Date.now() - this.lastFetch > 1000) {
+      this.fetching ??= this.refresh().finally(() => (this.fetching = undefined));
+      await this.fetching;
+    }
+    return this.loaded;
+  }
 
   async verify(token: unknown): Promise<AuthUser> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw new InvalidToken('missing token');
@@ -62,7 +86,7 @@ export class TokenVerifier {
   }
 
   private async key(kid: string): Promise<KeyObject | undefined> {
-    if (!this.keys.has(kid) && Date.now() - this.lastFetch > 10_000) {
+    if (!this.keys.has(kid) && Date.now() - this.lastFetch > (this.lastFetchFailed ? 1000 : 10_000)) {
       this.fetching ??= this.refresh().finally(() => (this.fetching = undefined));
       await this.fetching;
     }
@@ -76,7 +100,10 @@ export class TokenVerifier {
       const next = new Map<string, KeyObject>();
       for (const jwk of jwks.keys ?? []) if (jwk.kid) next.set(jwk.kid, createPublicKey({ key: jwk, format: 'jwk' }));
       this.keys = next;
+      this.loaded = true;
+      this.lastFetchFailed = false;
     } catch (e) {
+      this.lastFetchFailed = true;
       this.log.warn({ msg: 'could not fetch JWKS', err: String(e) });
     }
   }

@@ -1,7 +1,8 @@
-import { Controller, Get, Header, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Header, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Public } from '../auth/public.decorator.js';
+import { TokenVerifier } from '../auth/token-verifier.js';
 import { LifecycleService } from '../lifecycle.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { InjectRedis, type SharedRedis } from '../redis/redis.module.js';
@@ -14,6 +15,8 @@ export class HealthController {
     private readonly lifecycle: LifecycleService,
     private readonly metrics: MetricsService,
     @InjectRedis() private readonly redis: SharedRedis,
+    // Present in users, chat and the all-in-one: they cannot serve without the auth keys.
+    @Optional() private readonly verifier?: TokenVerifier,
   ) {}
 
   @Get('health/live')
@@ -29,6 +32,7 @@ export class HealthController {
     } catch {
       throw new ServiceUnavailableException('Database unreachable');
     }
+    if (this.verifier && !(await this.verifier.ensureKeys())) throw new ServiceUnavailableException('Auth public keys (JWKS) not loaded yet');
     if (!this.redis) return { status: 'ok', database: 'ok' };
     try {
       await this.redis.client.ping();
