@@ -6,16 +6,20 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 ARG NGINX_IMAGE=nginx:1.27-bookworm
 
 # ---- dependencies and build (shared, run once) -------------------------------------------
-FROM ${NODE_IMAGE} AS deps
+# The manifests alone, so dependency layers are reused until a package.json or the lock changes.
+FROM ${NODE_IMAGE} AS manifests
 WORKDIR /src
 COPY package.json package-lock.json ./
 COPY backend/package.json backend/
 COPY frontend/package.json frontend/
 COPY scripts/smoke/package.json scripts/smoke/
-# An extra CA bundle (a corporate proxy's) can be lent to this step only, never kept:
-#   --secret id=ca,src=/path/to/ca-bundle.pem
+# Every npm ci below may borrow an extra CA bundle (a corporate proxy's) for that step only:
+#   --secret id=ca,src=/path/to/ca-bundle.pem  (never copied into an image)
+ENV CA_SECRET=/run/secrets/ca
+
+FROM manifests AS deps
 RUN --mount=type=secret,id=ca,required=false \
-    if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca npm_config_cafile=/run/secrets/ca; fi; \
+    if [ -s "$CA_SECRET" ]; then export NODE_EXTRA_CA_CERTS=$CA_SECRET npm_config_cafile=$CA_SECRET; fi; \
     npm ci --no-audit --no-fund --ignore-scripts && npm cache clean --force
 
 FROM deps AS build
@@ -25,25 +29,15 @@ COPY frontend frontend
 RUN npm run build --workspace backend --workspace frontend
 
 # Production dependencies only: no compilers, dev tools or npm cache in the final images.
-FROM ${NODE_IMAGE} AS prod-deps
-WORKDIR /src
-COPY package.json package-lock.json ./
-COPY backend/package.json backend/
-COPY frontend/package.json frontend/
-COPY scripts/smoke/package.json scripts/smoke/
+FROM manifests AS prod-deps
 RUN --mount=type=secret,id=ca,required=false \
-    if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca npm_config_cafile=/run/secrets/ca; fi; \
+    if [ -s "$CA_SECRET" ]; then export NODE_EXTRA_CA_CERTS=$CA_SECRET npm_config_cafile=$CA_SECRET; fi; \
     npm ci --omit=dev --no-audit --no-fund --ignore-scripts --workspace backend && npm cache clean --force \
     && rm -rf node_modules/@chat /root/.npm
 
-FROM ${NODE_IMAGE} AS smoke-deps
-WORKDIR /src
-COPY package.json package-lock.json ./
-COPY backend/package.json backend/
-COPY frontend/package.json frontend/
-COPY scripts/smoke/package.json scripts/smoke/
+FROM manifests AS smoke-deps
 RUN --mount=type=secret,id=ca,required=false \
-    if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca npm_config_cafile=/run/secrets/ca; fi; \
+    if [ -s "$CA_SECRET" ]; then export NODE_EXTRA_CA_CERTS=$CA_SECRET npm_config_cafile=$CA_SECRET; fi; \
     npm ci --omit=dev --no-audit --no-fund --ignore-scripts --workspace scripts/smoke && npm cache clean --force \
     && rm -rf node_modules/@chat /root/.npm
 

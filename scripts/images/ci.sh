@@ -66,7 +66,10 @@ gw=$(podman network inspect "$net" --format '{{range .Subnets}}{{.Gateway}}{{end
 node "$here/tcp-forward.mjs" "$fwd_port" 127.0.0.1:5432 &
 fwd=$!
 db_url="postgres://postgres@$gw:$fwd_port/$db"
-hardened=(--no-healthcheck --read-only --tmpfs /tmp:rw,size=16m --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges --network "$net")
+# Only the network's DNS, asked again after a second: podman 4.3's aardvark-dns drops queries
+# while a container joins, and the host resolver podman adds as a fallback knows no alias.
+hardened=(--no-healthcheck --read-only --tmpfs /tmp:rw,size=16m --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges --network "$net"
+  --dns "$gw" --dns-option timeout:1 --dns-option attempts:5)
 
 podman run --rm "${hardened[@]}" -e DATABASE_URL="$db_url" "chat-migrate:$VERSION"
 key=$(node -e "const {generateKeyPairSync}=require('node:crypto'); process.stdout.write(generateKeyPairSync('ec',{namedCurve:'prime256v1'}).privateKey.export({format:'pem',type:'pkcs8'}))")
@@ -106,7 +109,8 @@ curl -sf "$gateway/" | grep -q '<div id="app">' || { echo "FAIL: the gateway doe
 curl -sf "$gateway/some/client/route" | grep -q '<div id="app">' || { echo "FAIL: no SPA fallback"; exit 1; }
 node scripts/smoke/smoke.mjs "$gateway"
 echo "smoke image inside the network, through the gateway's alias:"
-podman run --rm "${hardened[@]}" -e SMOKE_URL=http://frontend:8080 "chat-smoke:$VERSION"
+frontend_ip=$(podman inspect --format "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$net-frontend")
+podman run --rm "${hardened[@]}" --add-host "frontend:$frontend_ip" -e SMOKE_URL=http://frontend:8080 "chat-smoke:$VERSION"
 
 log "the all-in-one image on its own (embedded database on a volume)"
 podman volume create "chat-img-data-$$" >/dev/null
