@@ -90,6 +90,23 @@ async function newUser(label) {
   return { context, page, username, name: label[0].toUpperCase() + label.slice(1) };
 }
 
+/** Creates a room through the UI; it opens in the conversation pane. */
+async function createRoom(page, name, kind = 'public') {
+  await page.getByTestId('open-create').click();
+  await page.getByTestId('room-name').fill(name);
+  if (kind !== 'public') await page.getByTestId('room-kind').selectOption(kind);
+  await page.getByTestId('create-submit').click();
+  await page.getByTestId('room-title').getByText(name).waitFor();
+}
+
+/** Adds a user to the open room through the member search. */
+async function addMember(page, user) {
+  await page.getByTestId('open-add-member').click();
+  await page.getByTestId('user-query').fill(user.username);
+  await page.locator(`[data-testid=user-result][data-username="${user.username}"]`).click();
+  await page.getByText('was added').waitFor();
+}
+
 async function send(page, text) {
   await page.getByTestId('composer').fill(text);
   await page.getByTestId('composer').press('Enter');
@@ -157,10 +174,7 @@ async function main() {
   });
 
   await test('ann creates a public room; ben discovers and joins it', async () => {
-    await ann.page.getByTestId('open-create').click();
-    await ann.page.getByTestId('room-name').fill(roomName);
-    await ann.page.getByTestId('create-submit').click();
-    await ann.page.getByTestId('room-title').getByText(roomName).waitFor();
+    await createRoom(ann.page, roomName);
     await ben.page.getByTestId('open-discover').click();
     await ben.page.getByTestId('discover-query').fill(roomName.slice(0, 6));
     await ben.page.locator(`[data-testid=join][data-room-name="${roomName}"]`).click();
@@ -229,13 +243,8 @@ async function main() {
 
   await test('unread counts for a room that is not open', async () => {
     const other = uniq('side');
-    await ann.page.getByTestId('open-create').click();
-    await ann.page.getByTestId('room-name').fill(other);
-    await ann.page.getByTestId('create-submit').click();
-    await ann.page.getByTestId('open-add-member').click();
-    await ann.page.getByTestId('user-query').fill(ben.username);
-    await ann.page.locator(`[data-testid=user-result][data-username="${ben.username}"]`).click();
-    await ann.page.getByText('was added').waitFor();
+    await createRoom(ann.page, other);
+    await addMember(ann.page, ben);
     await send(ann.page, 'ping in the side room');
     await send(ann.page, 'second ping');
     const item = ben.page.locator(`[data-testid=room-item][data-room-name="${other}"]`);
@@ -249,10 +258,7 @@ async function main() {
 
   await test('a third user cannot see a private room', async () => {
     const secret = uniq('secret');
-    await ann.page.getByTestId('open-create').click();
-    await ann.page.getByTestId('room-name').fill(secret);
-    await ann.page.getByTestId('room-kind').selectOption('private');
-    await ann.page.getByTestId('create-submit').click();
+    await createRoom(ann.page, secret, 'private');
     await send(ann.page, 'for ann only');
     await ann.page.locator('[data-testid=message]').filter({ hasText: 'for ann only' }).locator('[data-testid=pending]').waitFor({ state: 'detached' });
     const cal = await newUser('cal');
@@ -273,12 +279,8 @@ async function main() {
   await test('screenshot of a real conversation for the README', async () => {
     await mkdir(join(root, 'docs'), { recursive: true });
     const team = uniq('release-');
-    await ann.page.getByTestId('open-create').click();
-    await ann.page.getByTestId('room-name').fill(team);
-    await ann.page.getByTestId('create-submit').click();
-    await ann.page.getByTestId('open-add-member').click();
-    await ann.page.getByTestId('user-query').fill(ben.username);
-    await ann.page.locator(`[data-testid=user-result][data-username="${ben.username}"]`).click();
+    await createRoom(ann.page, team);
+    await addMember(ann.page, ben);
     await ben.page.locator(`[data-testid=room-item][data-room-name="${team}"]`).click();
     const lines = [
       [ann, 'Morning! The chart installed cleanly on kind with two chat replicas.'],

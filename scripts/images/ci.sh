@@ -93,24 +93,28 @@ ready() { # url, name
   podman logs "$2" 2>&1 | tail -20
   return 1
 }
-for i in 1 2 3; do
-  name=("" "$net-auth" "$net-users" "$net-chat")
-  ready "http://127.0.0.1:$((base_port + i))/health/ready" "${name[$i]}"
-done
+ready "http://127.0.0.1:$((base_port + 1))/health/ready" "$net-auth"
+ready "http://127.0.0.1:$((base_port + 2))/health/ready" "$net-users"
+ready "http://127.0.0.1:$((base_port + 3))/health/ready" "$net-chat"
 for c in "$net-auth" "$net-users" "$net-chat"; do
   [ "$(podman inspect --format '{{.Config.User}}' "$c")" = "10001:10001" ] || { echo "FAIL: $c does not run as 10001"; exit 1; }
 done
 
 log "the frontend gateway, on the same network, proxies a real chat round trip"
 CONTAINER_PORT=8080 run "$net-frontend" frontend $((base_port + 4)) "chat-frontend:$VERSION"
+# The smoke image joins the network now, not at test time: every join makes aardvark-dns reload,
+# and the gateway resolves its upstreams through it.
+frontend_ip=$(podman inspect --format "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$net-frontend")
+containers+=("$net-smoke")
+podman run -d --name "$net-smoke" "${hardened[@]}" --add-host "frontend:$frontend_ip" -e SMOKE_URL=http://frontend:8080 \
+  --entrypoint '["sleep", "600"]' "chat-smoke:$VERSION" >/dev/null
 gateway="http://127.0.0.1:$((base_port + 4))"
 ready "$gateway/healthz" "$net-frontend"
 curl -sf "$gateway/" | grep -q '<div id="app">' || { echo "FAIL: the gateway does not serve the client"; exit 1; }
 curl -sf "$gateway/some/client/route" | grep -q '<div id="app">' || { echo "FAIL: no SPA fallback"; exit 1; }
 node scripts/smoke/smoke.mjs "$gateway"
 echo "smoke image inside the network, through the gateway's alias:"
-frontend_ip=$(podman inspect --format "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$net-frontend")
-podman run --rm "${hardened[@]}" --add-host "frontend:$frontend_ip" -e SMOKE_URL=http://frontend:8080 "chat-smoke:$VERSION"
+podman exec "$net-smoke" node smoke.mjs
 
 log "the all-in-one image on its own (embedded database on a volume)"
 podman volume create "chat-img-data-$$" >/dev/null

@@ -12,7 +12,7 @@ import { MetricsService } from '../common/metrics/metrics.service.js';
 import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
 import type { Message, Page, Room, SyncRoom } from '../contract/events.js';
 import { RealtimeService } from './realtime.service.js';
-import { MESSAGE_COLUMNS, MessageRow, ROOM_COLUMNS, RoomRow, toMessage, toRoom } from './rows.js';
+import { MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, MessageRow, ROOM_COLUMNS, RoomRow, toMessage, toRoom } from './rows.js';
 
 const SYNC_PAGE = 100;
 
@@ -298,9 +298,7 @@ export class ChatService {
 
   private async ownMessage(userId: string, messageId: string): Promise<MessageRow> {
     const [row] = await this.db.query<Array<MessageRow & { member: boolean }>>(
-      `SELECT ${MESSAGE_COLUMNS.split(', ')
-        .map((c) => `m.${c}`)
-        .join(', ')},
+      `SELECT ${MESSAGE_COLUMNS_OF_M},
               EXISTS (SELECT 1 FROM chat.members x WHERE x.room_id = m.room_id AND x.user_id = $2) AS member
          FROM chat.messages m WHERE m.id = $1`,
       [messageId, userId],

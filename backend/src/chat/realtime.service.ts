@@ -36,17 +36,14 @@ export class RealtimeService implements OnModuleDestroy {
     this.server.to(userChannel(userId)).emit('room:added', room);
   }
 
-  /** A user newly shares a room: each side learns whether the other is online. */
+  /** A user newly shares a room: each side learns whether the other is online (one lookup). */
   async introduce(userId: string, roomId: string, memberIds: string[]) {
     if (!this.server) return;
-    if ((await this.presence.onlineAmong([userId])).length) this.presenceTo(roomId, userId, true);
-    for (const other of await this.presence.onlineAmong(memberIds.filter((m) => m !== userId))) {
-      this.server.to(userChannel(userId)).emit('presence', { userId: other, online: true });
+    const online = await this.presence.onlineAmong([...new Set([userId, ...memberIds])]);
+    for (const id of online) {
+      if (id === userId) this.presenceToRooms([roomId], userId, true);
+      else this.server.to(userChannel(userId)).emit('presence', { userId: id, online: true });
     }
-  }
-
-  private presenceTo(roomId: string, userId: string, online: boolean) {
-    this.server?.to(roomChannel(roomId)).emit('presence', { userId, online });
   }
 
   presenceToRooms(roomIds: string[], userId: string, online: boolean) {

@@ -49,3 +49,7 @@ export const toMessage = (m: MessageRow): Message => ({
 
 export const ROOM_COLUMNS = 'r.id, r.name, r.kind, r.created_by, r.created_at, r.last_seq';
 export const MESSAGE_COLUMNS = 'id, room_id, seq, sender_id, sender_name, body, client_id, created_at, edited_at, deleted';
+/** The same columns qualified with the alias `m`, for joins. */
+export const MESSAGE_COLUMNS_OF_M = MESSAGE_COLUMNS.split(', ')
+  .map((c) => `m.${c}`)
+  .join(', ');

@@ -47,20 +47,12 @@ export class TokenVerifier implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap() {
-    void this.refresh();
-  }
-
-  /** True once the public keys have been loaded at least once. */
-  get ready(): boolean {
-    return this.loaded;
+    void this.refreshOlderThan(0);
   }
 
   /** For readiness: tries again (throttled) when the keys are not loaded yet. */
   async ensureKeys(): Promise<boolean> {
-    if (!this.loaded && Date.now() - this.lastFetch > 1000) {
-      this.fetching ??= this.refresh().finally(() => (this.fetching = undefined));
-      await this.fetching;
-    }
+    if (!this.loaded) await this.refreshOlderThan(1000);
     return this.loaded;
   }
 
@@ -86,11 +78,14 @@ export class TokenVerifier implements OnApplicationBootstrap {
   }
 
   private async key(kid: string): Promise<KeyObject | undefined> {
-    if (!this.keys.has(kid) && Date.now() - this.lastFetch > (this.lastFetchFailed ? 1000 : 10_000)) {
-      this.fetching ??= this.refresh().finally(() => (this.fetching = undefined));
-      await this.fetching;
-    }
+    if (!this.keys.has(kid)) await this.refreshOlderThan(this.lastFetchFailed ? 1000 : 10_000);
     return this.keys.get(kid);
+  }
+
+  /** One fetch at a time: joins the one in flight, or starts one if the last is older than ms. */
+  private refreshOlderThan(ms: number): Promise<void> {
+    if (!this.fetching && Date.now() - this.lastFetch > ms) this.fetching = this.refresh().finally(() => (this.fetching = undefined));
+    return this.fetching ?? Promise.resolve();
   }
 
   private async refresh() {

@@ -27,7 +27,7 @@ export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA
  * once (two Job pods, or a Job and an all-in-one) run them one after the other.
  */
 export async function runMigrations(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_SSL'>): Promise<string[]> {
-  const ds = new DataSource({ ...dataSourceOptions({ ...config, DATABASE_POOL_SIZE: 2 }), migrationsTransactionMode: 'each' });
+  const ds = new DataSource(dataSourceOptions({ ...config, DATABASE_POOL_SIZE: 2 }));
   await ds.initialize();
   const lock = ds.createQueryRunner();
   try {
