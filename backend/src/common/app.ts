@@ -14,6 +14,7 @@ import { runMigrations } from './database/migrate.js';
 import { LifecycleService } from './lifecycle.service.js';
 import { REDIS, type SharedRedis } from './redis/redis.module.js';
 import { RedisIoAdapter } from './redis/redis-io.adapter.js';
+import { LeanIoAdapter } from './ws/lean-io.adapter.js';
 import { createLogger } from './logging/logger.js';
 
 export interface Service {
@@ -64,7 +65,7 @@ export async function startService(config: AppConfig, features: (c: AppConfig) =
 
   const app = await NestFactory.create<NestExpressApplication>(root, { logger, bodyParser: false });
   const redis = app.get<SharedRedis>(REDIS);
-  if (redis) app.useWebSocketAdapter(new RedisIoAdapter(app, redis));
+  app.useWebSocketAdapter(redis ? new RedisIoAdapter(app, redis) : new LeanIoAdapter(app));
   app.useBodyParser('json', { limit: '32kb' });
   app.set('trust proxy', config.TRUST_PROXY);
   app.disable('x-powered-by');

@@ -1,11 +1,11 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Server, ServerOptions } from 'socket.io';
+import { LeanIoAdapter } from '../ws/lean-io.adapter.js';
 import type { SharedRedis } from './redis.module.js';
 
 /** Socket.IO on the Redis adapter: rooms and broadcasts span every chat replica. */
-export class RedisIoAdapter extends IoAdapter {
+export class RedisIoAdapter extends LeanIoAdapter {
   constructor(
     app: INestApplicationContext,
     private readonly redis: NonNullable<SharedRedis>,
