@@ -122,6 +122,51 @@ describe('chat over HTTP', () => {
     expect(all.map((m) => m.seq)).toEqual(Array.from({ length: 3 * N }, (_, i) => i + 1));
   });
 
+  test('sends that arrive together share a transaction, and each still gets its own answer', async () => {
+    const batches = async () => {
+      const text = await (await fetch(`${svc.url}/metrics`)).text();
+      const get = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+      return { sum: get('chat_send_batch_size_sum'), count: get('chat_send_batch_size_count') };
+    };
+    const [dave, erin] = await Promise.all([register(svc.url, 'dave'), register(svc.url, 'erin')]);
+    const rooms = await Promise.all([1, 2, 3].map((i) => room(dave, 'public', `batch-${i}`)));
+    for (const r of rooms) await api('POST', `/api/chat/rooms/${r.id}/join`, { token: erin.accessToken });
+    const secret = await room(dave, 'private', 'batch-secret');
+    const before = await batches();
+    const N = 12;
+    const load = Promise.all(rooms.flatMap((r) => [dave, erin].flatMap((u) => Array.from({ length: N }, (_, i) => send(u, r.id, `${u.user.username} ${i}`)))));
+    // The same clientId twice in one room and once in another; an outsider in a private room.
+    const trio = Promise.all([
+      send(dave, rooms[0].id, 'dup', 'batch-dup'),
+      send(dave, rooms[0].id, 'dup', 'batch-dup'),
+      send(dave, rooms[1].id, 'dup', 'batch-dup'),
+    ]);
+    const outsider = send(carol, secret.id, 'let me in');
+    const [results, dups, out] = await Promise.all([load, trio, outsider]);
+    const after = await batches();
+
+    expect(results.every((x) => x.status === 201)).toBe(true);
+    expect(out.status).toBe(404);
+    const winners = dups.filter((x) => x.status === 201);
+    expect(winners).toHaveLength(1);
+    const winner = winners[0].body as Message;
+    dups.forEach((x, i) => {
+      if (x === winners[0]) return;
+      const sameRoom = (i < 2 ? rooms[0].id : rooms[1].id) === winner.roomId;
+      expect(x.status).toBe(sameRoom ? 200 : 409);
+      if (sameRoom) expect(x.body).toEqual(winner);
+    });
+    for (const r of rooms) {
+      const page = await api('GET', `/api/chat/rooms/${r.id}/messages?limit=100`, { token: erin.accessToken });
+      const stored = page.body.messages as Message[];
+      const expected = 2 * N + (winner.roomId === r.id ? 1 : 0);
+      expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: expected }, (_, i) => i + 1));
+      expect(new Set(stored.map((m) => `${m.senderId} ${m.clientId}`)).size).toBe(expected);
+    }
+    // More sends than transactions: some batch carried several.
+    expect(after.sum - before.sum).toBeGreaterThan(after.count - before.count);
+  });
+
   test('history: keyset pages with before and after, ascending, hasMore', async () => {
     const r = await room(alice, 'public');
     for (let i = 1; i <= 12; i++) await send(alice, r.id, `m${i}`);

@@ -51,6 +51,7 @@ const RULES = [
   ['preStopSleepSeconds', { type: 'integer', minimum: 0, maximum: 300 }],
   ['databasePoolSize', { type: 'integer', minimum: 1, maximum: 200 }],
   ['sendRateLimit', { type: 'integer', minimum: 1 }],
+  ['sendBatchMax', { type: 'integer', minimum: 1, maximum: 1000 }],
   ['accessTokenTtlSeconds', { type: 'integer', minimum: 30, maximum: 86400 }],
   ['refreshTokenTtlSeconds', { type: 'integer', minimum: 300, maximum: 31536000 }],
   ['extraEnv', { type: 'object', propertyNames: { pattern: '^[A-Z][A-Z0-9_]*$' }, additionalProperties: { type: ['string', 'number', 'boolean'] } }],

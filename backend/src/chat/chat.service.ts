@@ -7,6 +7,7 @@ import { InjectConfig } from '../common/config/config.module.js';
 import type { AppConfig } from '../common/config/config.schema.js';
 import { likePrefix, returning } from '../common/database/sql.js';
 import { RateLimited } from '../common/http/errors.js';
+import { BatchQueue } from '../common/batch-queue.js';
 import { LifecycleService } from '../common/lifecycle.service.js';
 import { MetricsService } from '../common/metrics/metrics.service.js';
 import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
@@ -19,6 +20,14 @@ const SYNC_PAGE = 100;
 /** Thrown inside a send transaction to undo the seq bump when the clientId was already used. */
 class DuplicateSend extends Error {}
 
+interface SendRequest {
+  user: AuthUser;
+  roomId: string;
+  body: string;
+  clientId: string;
+}
+type SendResult = { message: Message; created: boolean };
+
 /** Rooms, memberships and messages. Every read and write checks membership here. */
 @Injectable()
 export class ChatService {
@@ -29,7 +38,13 @@ export class ChatService {
     private readonly limiter: RateLimiter,
     private readonly lifecycle: LifecycleService,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    const max = config.SEND_BATCH_MAX ?? 1;
+    // Two batches in flight: one commits while the next fills.
+    this.batches = max > 1 ? new BatchQueue<SendRequest, SendResult>(max, 2, (items) => this.writeBatch(items)) : undefined;
+  }
+
+  private readonly batches?: BatchQueue<SendRequest, SendResult>;
 
   async createRoom(user: AuthUser, name: string, kind: 'public' | 'private'): Promise<Room> {
     const id = randomUUID();
@@ -113,19 +128,38 @@ export class ChatService {
   }
 
   /** Draining refuses a send before it touches the database; one already running is waited for. */
-  send(user: AuthUser, roomId: string, body: string, clientId: string): Promise<{ message: Message; created: boolean }> {
-    return this.lifecycle.track(() => this.sendNow(user, roomId, body, clientId));
+  send(user: AuthUser, roomId: string, body: string, clientId: string): Promise<SendResult> {
+    return this.lifecycle.track(() => (this.batches ? this.sendBatched({ user, roomId, body, clientId }) : this.sendOne(user, roomId, body, clientId, true)));
   }
 
-  private async sendNow(user: AuthUser, roomId: string, body: string, clientId: string): Promise<{ message: Message; created: boolean }> {
-    const earlier = await this.findSent(user.id, clientId);
-    if (earlier) {
-      if (earlier.roomId !== roomId) throw new ConflictException('clientId was already used for another room');
-      this.metrics.messages.inc({ result: 'duplicate' });
-      return { message: earlier, created: false };
+  /**
+   * Concurrent sends share one transaction (see writeBatch). The rate limit is taken first;
+   * a limited send that repeats a stored clientId still gets its message back.
+   */
+  private async sendBatched(req: SendRequest): Promise<SendResult> {
+    const d = await this.limiter.consume(`send:${req.user.id}`, this.config.SEND_RATE_LIMIT!, 10_000);
+    if (!d.allowed) {
+      const earlier = await this.findSent(req.user.id, req.clientId);
+      if (earlier) return this.replay(earlier, req.roomId);
+      throw new RateLimited(d.retryAfterSeconds);
     }
-    const d = await this.limiter.consume(`send:${user.id}`, this.config.SEND_RATE_LIMIT!, 10_000);
-    if (!d.allowed) throw new RateLimited(d.retryAfterSeconds);
+    return this.batches!.submit(req);
+  }
+
+  private replay(earlier: Message, roomId: string): SendResult {
+    if (earlier.roomId !== roomId) throw new ConflictException('clientId was already used for another room');
+    this.metrics.messages.inc({ result: 'duplicate' });
+    return { message: earlier, created: false };
+  }
+
+  /** One send, one transaction: SEND_BATCH_MAX=1, and the fallback when a batch cannot commit. */
+  private async sendOne(user: AuthUser, roomId: string, body: string, clientId: string, limit: boolean): Promise<SendResult> {
+    const earlier = await this.findSent(user.id, clientId);
+    if (earlier) return this.replay(earlier, roomId);
+    if (limit) {
+      const d = await this.limiter.consume(`send:${user.id}`, this.config.SEND_RATE_LIMIT!, 10_000);
+      if (!d.allowed) throw new RateLimited(d.retryAfterSeconds);
+    }
     await this.memberRoom(user.id, roomId);
     const timer = this.metrics.messagePersist.startTimer();
     try {
@@ -154,6 +188,112 @@ export class ChatService {
       this.metrics.messages.inc({ result: 'duplicate' });
       return { message: (await this.findSent(user.id, clientId))!, created: false };
     }
+  }
+
+  /**
+   * Writes a batch in one transaction: one lookup of earlier sends, one membership check, one
+   * seq bump per room (rooms locked in id order, so concurrent batches cannot deadlock), one
+   * multi-row insert, one read-marker update, one commit. Acks and broadcasts follow the
+   * commit. If anything fails, each send is retried on its own (sendOne) and gets its own answer.
+   */
+  private async writeBatch(items: SendRequest[]): Promise<Array<SendResult | Error>> {
+    this.metrics.sendBatchSize.observe(items.length);
+    const timer = this.metrics.messagePersist.startTimer();
+    const key = (userId: string, clientId: string) => `${userId} ${clientId}`;
+    // The same (sender, clientId) twice in one batch: the first is written, the rest replay it.
+    const first = new Map<string, SendRequest>();
+    for (const p of items) if (!first.has(key(p.user.id, p.clientId))) first.set(key(p.user.id, p.clientId), p);
+    const unique = [...first.values()];
+    const done = new Map<SendRequest, SendResult | Error>();
+    const notMember: SendRequest[] = [];
+    let created: Message[];
+    try {
+      created = await this.db.transaction(async (tx) => {
+        const earlier = await tx.query<MessageRow[]>(
+          `SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE (sender_id, client_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`,
+          [unique.map((p) => p.user.id), unique.map((p) => p.clientId)],
+        );
+        const stored = new Map(earlier.map((r) => [key(r.sender_id, r.client_id), toMessage(r)]));
+        const members = await tx.query<Array<{ room_id: string; user_id: string }>>(
+          `SELECT t.room_id, t.user_id FROM unnest($1::uuid[], $2::uuid[]) AS t(room_id, user_id)
+             JOIN chat.members m ON m.room_id = t.room_id AND m.user_id = t.user_id`,
+          [unique.map((p) => p.roomId), unique.map((p) => p.user.id)],
+        );
+        const isMember = new Set(members.map((m) => key(m.user_id, m.room_id)));
+        const fresh: SendRequest[] = [];
+        for (const p of unique) {
+          const e = stored.get(key(p.user.id, p.clientId));
+          if (e) done.set(p, e.roomId === p.roomId ? { message: e, created: false } : new ConflictException('clientId was already used for another room'));
+          else if (!isMember.has(key(p.user.id, p.roomId))) notMember.push(p);
+          else fresh.push(p);
+        }
+        if (fresh.length === 0) return [];
+        const perRoom = new Map<string, number>();
+        for (const p of fresh) perRoom.set(p.roomId, (perRoom.get(p.roomId) ?? 0) + 1);
+        const rooms = [...perRoom.keys()];
+        if (rooms.length > 1) await tx.query(`SELECT id FROM chat.rooms WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [rooms]);
+        const bumped = returning<{ id: string; last_seq: string }>(
+          await tx.query(
+            `UPDATE chat.rooms r SET last_seq = r.last_seq + t.n FROM unnest($1::uuid[], $2::int[]) AS t(id, n) WHERE r.id = t.id RETURNING r.id, r.last_seq`,
+            [rooms, rooms.map((r) => perRoom.get(r))],
+          ),
+        );
+        // Each room's new seqs go to its sends in arrival order.
+        const next = new Map(bumped.map((r) => [r.id, Number(r.last_seq) - perRoom.get(r.id)! + 1]));
+        const seqs = fresh.map((p) => {
+          const seq = next.get(p.roomId)!;
+          next.set(p.roomId, seq + 1);
+          return seq;
+        });
+        const rows = await tx.query<MessageRow[]>(
+          `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id)
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[])
+             ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
+          [
+            fresh.map(() => randomUUID()),
+            fresh.map((p) => p.roomId),
+            seqs,
+            fresh.map((p) => p.user.id),
+            fresh.map((p) => p.user.displayName),
+            fresh.map((p) => p.body),
+            fresh.map((p) => p.clientId),
+          ],
+        );
+        // Another process stored one of these clientIds meanwhile: a seq would be skipped.
+        if (rows.length !== fresh.length) throw new DuplicateSend();
+        const marks = new Map<string, { roomId: string; userId: string; seq: number }>();
+        fresh.forEach((p, i) => marks.set(key(p.user.id, p.roomId), { roomId: p.roomId, userId: p.user.id, seq: seqs[i] }));
+        const m = [...marks.values()];
+        await tx.query(
+          `UPDATE chat.members m SET last_read_seq = GREATEST(m.last_read_seq, t.seq)
+             FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS t(room_id, user_id, seq) WHERE m.room_id = t.room_id AND m.user_id = t.user_id`,
+          [m.map((x) => x.roomId), m.map((x) => x.userId), m.map((x) => x.seq)],
+        );
+        const byKey = new Map(rows.map((r) => [key(r.sender_id, r.client_id), toMessage(r)]));
+        const messages = fresh.map((p) => byKey.get(key(p.user.id, p.clientId))!);
+        fresh.forEach((p, i) => done.set(p, { message: messages[i], created: true }));
+        return messages;
+      });
+    } catch {
+      return Promise.all(items.map((p) => this.sendOne(p.user, p.roomId, p.body, p.clientId, false).catch((e: Error) => e)));
+    }
+    timer();
+    // Committed: broadcast in seq order (fresh is in seq order within each room), then answer.
+    for (const message of created) this.realtime.messageNew(message);
+    if (created.length) this.metrics.messages.inc({ result: 'new' }, created.length);
+    // Not members when checked: the single path says why (403 or 404), or sends if they joined since.
+    for (const p of notMember) done.set(p, await this.sendOne(p.user, p.roomId, p.body, p.clientId, false).catch((e: Error) => e));
+    return items.map((p) => {
+      const firstOne = first.get(key(p.user.id, p.clientId))!;
+      const r = done.get(firstOne)!;
+      if (p === firstOne) {
+        if (!(r instanceof Error) && !r.created) this.metrics.messages.inc({ result: 'duplicate' });
+        return r;
+      }
+      if (r instanceof Error) return r;
+      this.metrics.messages.inc({ result: 'duplicate' });
+      return r.message.roomId === p.roomId ? { message: r.message, created: false } : new ConflictException('clientId was already used for another room');
+    });
   }
 
   edit(userId: string, messageId: string, body: string): Promise<Message> {

@@ -57,6 +57,8 @@ const sign = {
 const chat = {
   /** Messages one user may send per 10 seconds (REST and socket together). */
   SEND_RATE_LIMIT: int(1, 1_000_000).default(50),
+  /** Concurrent sends written in one transaction, at most; 1 writes each send on its own. */
+  SEND_BATCH_MAX: int(1, 1000).default(64),
 };
 
 const allInOne = {

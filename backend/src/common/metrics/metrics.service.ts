@@ -42,6 +42,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly sendBatchSize = new Histogram({
+    name: 'chat_send_batch_size',
+    help: 'Sends written per database transaction',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
