@@ -13,6 +13,7 @@ COPY package.json package-lock.json ./
 COPY backend/package.json backend/
 COPY frontend/package.json frontend/
 COPY scripts/smoke/package.json scripts/smoke/
+COPY bench/package.json bench/
 # Every npm ci below may borrow an extra CA bundle (a corporate proxy's) for that step only:
 #   --secret id=ca,src=/path/to/ca-bundle.pem  (never copied into an image)
 ENV CA_SECRET=/run/secrets/ca
