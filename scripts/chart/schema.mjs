@@ -38,6 +38,7 @@ const RULES = [
   ['global.imagePullPolicy', { type: 'string', enum: ['Always', 'IfNotPresent', 'Never'] }],
   ['global.imageTag', { type: ['string', 'number'] }],
   ['global.imagePullSecrets', { type: 'array', items: { type: 'string', minLength: 1 } }],
+  ['global.clusterDomain', { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\.?$', maxLength: 253 }],
   ['global.trustProxy', { type: 'integer', minimum: 0, maximum: 10 }],
   ['global.database.port', { type: 'integer', minimum: 1, maximum: 65535 }],
   ['global.redis.port', { type: 'integer', minimum: 1, maximum: 65535 }],

@@ -3,6 +3,7 @@
 // CRDs, and the chart's own rules (security, probes, resources, labels, selectors, ports,
 // environment against the backend's config schema, secrets).
 //   node scripts/chart/validate.mjs <rendered.yaml> [--chat-replicas N] [--node-port P] [--label NAME]
+//        [--cluster-domain D (default cluster.local)]
 // Prints PASS/FAIL lines; exits 1 on any failure.
 import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
@@ -18,6 +19,7 @@ const opt = (name) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const label = opt('label') ?? file;
+const clusterDomain = (opt('cluster-domain') ?? 'cluster.local').replace(/\.$/, '');
 const docs = parseAllDocuments(readFileSync(file, 'utf8'))
   .map((d) => d.toJS())
   .filter((d) => d && d.kind);
@@ -30,6 +32,7 @@ function check(cond, what) {
   return cond;
 }
 const id = (o) => `${o.kind}/${o.metadata?.name}`;
+const fqdn = (name, namespace) => `${name}.${namespace}.svc.${clusterDomain}`;
 
 // ---- 1. Kubernetes schemas: types and required fields, two API versions ------------------
 const MODEL_SETS = [
@@ -342,15 +345,13 @@ if (test) {
   const env = Object.fromEntries(test.spec.containers[0].env.map((e) => [e.name, e.value]));
   const gw = docs.find((d) => d.kind === 'Service' && d.metadata.labels['app.kubernetes.io/component'] === 'frontend');
   check(
-    gw && env.SMOKE_URL === `http://${gw.metadata.name}.${gw.metadata.namespace}.svc:${gw.spec.ports[0].port}`,
+    gw && env.SMOKE_URL === `http://${fqdn(gw.metadata.name, gw.metadata.namespace)}:${gw.spec.ports[0].port}`,
     `${id(test)}: SMOKE_URL must point at the gateway Service (${env.SMOKE_URL})`,
   );
   const chat = docs.find((d) => d.kind === 'Deployment' && componentOf(d) === 'chat');
   const many = chat && ((chat.spec.replicas ?? 1) > 1 || hpaTargets.has(chat.metadata.name));
   if (many) {
-    const hl = docs.find(
-      (d) => d.kind === 'Service' && d.spec.clusterIP === 'None' && `${d.metadata.name}.${d.metadata.namespace}.svc` === env.SMOKE_CHAT_HEADLESS,
-    );
+    const hl = docs.find((d) => d.kind === 'Service' && d.spec.clusterIP === 'None' && fqdn(d.metadata.name, d.metadata.namespace) === env.SMOKE_CHAT_HEADLESS);
     check(
       hl && hl.spec.selector['app.kubernetes.io/component'] === 'chat',
       `${id(test)}: SMOKE_CHAT_HEADLESS must name the chat pods' headless Service (${env.SMOKE_CHAT_HEADLESS})`,

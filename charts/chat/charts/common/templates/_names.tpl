@@ -27,7 +27,22 @@ seeing its values. Truncated to 63 characters (DNS label).
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* In-cluster DNS name of a component's Service: (dict "context" $ "component" "auth"). */}}
+{{/*
+The cluster's DNS domain (global.clusterDomain, default cluster.local, no trailing dot): the
+only place it is read.
+*/}}
+{{- define "common.names.clusterDomain" -}}
+{{- $global := .Values.global | default dict -}}
+{{- (get $global "clusterDomain") | default "cluster.local" | trimSuffix "." -}}
+{{- end -}}
+
+{{/*
+Fully qualified DNS name of a component's Service, "<prefix>-<component><suffix>.<ns>.svc.<clusterDomain>":
+(dict "context" $ "component" "auth"), or with "suffix" "-headless" / "-rw" for the Services
+named so. Always the full name: the gateway's nginx resolves its upstreams with its own
+resolver, which ignores the pod's search list, and cluster DNS answers only the full name.
+*/}}
 {{- define "common.names.serviceHost" -}}
-{{- printf "%s.%s.svc" (include "common.names.component" .) .context.Release.Namespace -}}
+{{- $name := printf "%s%s" (include "common.names.component" .) (.suffix | default "") -}}
+{{- printf "%s.%s.svc.%s" $name .context.Release.Namespace (include "common.names.clusterDomain" .context) -}}
 {{- end -}}

@@ -1,11 +1,12 @@
 {{/*
 Where the shared stores are, from global.database and global.redis (visible to every
-subchart). An empty host means the chart's own subchart: PostgreSQL at "<prefix>-postgresql-rw"
+subchart). An external host is used as given. An empty host means the chart's own subchart, by
+its fully qualified Service name: PostgreSQL at "<prefix>-postgresql-rw.<ns>.svc.<clusterDomain>"
 (the StatefulSet's Service, or CloudNativePG's read-write Service of the Cluster named
-"<prefix>-postgresql"), Redis at "<prefix>-redis".
+"<prefix>-postgresql"), Redis at "<prefix>-redis.<ns>.svc.<clusterDomain>".
 */}}
 {{- define "common.database.host" -}}
-{{- .Values.global.database.host | default (include "common.names.component" (dict "context" . "component" "postgresql-rw")) -}}
+{{- .Values.global.database.host | default (include "common.names.serviceHost" (dict "context" . "component" "postgresql" "suffix" "-rw")) -}}
 {{- end -}}
 
 {{/* The Secret holding the database password: global.database.existingSecret, else "<prefix>-database" (made by the postgresql subchart). */}}
@@ -36,7 +37,7 @@ DATABASE_URL (the processes do not read it). The password must be URL-safe (gene
 {{- end -}}
 
 {{- define "common.redis.host" -}}
-{{- .Values.global.redis.host | default (include "common.names.component" (dict "context" . "component" "redis")) -}}
+{{- .Values.global.redis.host | default (include "common.names.serviceHost" (dict "context" . "component" "redis")) -}}
 {{- end -}}
 
 {{- define "common.redis.secretName" -}}
