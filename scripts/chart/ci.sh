@@ -37,7 +37,7 @@ nodecheck() { # name, script, args...
   shift 2
   local out
   if out=$(node "$tools/$script" "$@" 2>&1); then pass "$name"; else fail "$name"; fi
-  grep -E '^(FAIL|schema|unknown|workload|environment)' <<<"$out" | sed 's/^/    /'
+  grep -E '^(FAIL|schema|unknown|workload|environment|in-cluster)' <<<"$out" | sed 's/^/    /'
 }
 
 chart=charts/chat
@@ -93,6 +93,50 @@ render_validate "cloud" "" -f helm-values/cloud.yaml
 for f in "$chart"/ci/*-values.yaml; do render_validate "ci/$(basename "$f")" "" -f "$f"; done
 render_validate "kind on Kubernetes 1.25 (kubeVersion floor)" "" -f helm-values/kind.yaml --kube-version 1.25.0
 
+echo "== in-cluster addresses: <svc>.<ns>.svc.<global.clusterDomain> (nginx's resolver has no search list)"
+# Another cluster domain, with and without a trailing dot: used everywhere, cluster.local nowhere.
+render_validate "kind, global.clusterDomain=example.internal" "--chat-replicas 2 --cluster-domain example.internal" \
+  -f helm-values/kind.yaml --set global.clusterDomain=example.internal
+render_validate "kind, global.clusterDomain=example.internal. (trailing dot)" "--cluster-domain example.internal" \
+  -f helm-values/kind.yaml --set global.clusterDomain=example.internal.
+other="$tmp/render-kind__global_clusterDomain_example_internal.yaml"
+if [ -s "$other" ] && ! grep -q 'cluster\.local' "$other"; then pass "global.clusterDomain=example.internal: no cluster.local left in the render"
+else fail "global.clusterDomain=example.internal: cluster.local still rendered"; grep -n 'cluster\.local' "$other" | head -5 | sed 's/^/    /'; fi
+# An external database and Redis are used as given.
+ext=(--set postgresql.enabled=false --set global.database.host=db.example.com --set global.database.existingSecret=db
+  --set redis.enabled=false --set global.redis.host=redis.example.com --set chat.replicaCount=2)
+render_validate "external database and Redis" "" "${ext[@]}"
+ext_out="$tmp/render-external_database_and_Redis.yaml"
+if grep -q '@db\.example\.com:5432/chat"' "$ext_out" && grep -q '"redis://redis\.example\.com:6379"' "$ext_out"; then
+  pass "external global.database.host and global.redis.host are kept as given"
+else fail "external hosts rewritten"; grep -nE 'DATABASE_URL|REDIS_URL' -A1 "$ext_out" | head -6 | sed 's/^/    /'; fi
+# Mutations: the address check must fail on a render where one address lost the domain.
+mutant() { # name, what the failure names (grep -E), rendered file, validate args...
+  local name=$1 want=$2 file=$3 out
+  shift 3
+  if out=$(node "$tools/validate.mjs" "$file" --label mutant "$@" 2>&1); then fail "mutation not caught: $name (validate passed)"
+  elif grep -qE "^FAIL mutant: .*${want}.*: in-cluster address .* must be " <<<"$out"; then
+    pass "mutation caught: $name"; grep -m1 -E "^FAIL mutant: .*${want}.*: in-cluster address" <<<"$out" | sed 's/^/    /'
+  else fail "mutation $name: validate failed, but not on the address"; grep '^FAIL' <<<"$out" | head -5 | sed 's/^/    /'; fi
+}
+kind_out="$tmp/render-kind.yaml"
+sed 's/value: "chat-auth\.chat\.svc\.cluster\.local:3000"/value: "chat-auth.chat.svc:3000"/' "$kind_out" >"$tmp/mutant-upstream.yaml"
+sed 's/@chat-postgresql-rw\.chat\.svc\.cluster\.local:/@chat-postgresql-rw:/' "$kind_out" >"$tmp/mutant-database.yaml"
+for m in upstream database; do
+  cmp -s "$kind_out" "$tmp/mutant-$m.yaml" && fail "mutation $m: sed changed nothing"
+done
+mutant "AUTH_UPSTREAM back to <svc>.<ns>.svc:3000" "AUTH_UPSTREAM" "$tmp/mutant-upstream.yaml" --chat-replicas 2
+mutant "DATABASE_URL host back to the bare <prefix>-postgresql-rw" "DATABASE_URL" "$tmp/mutant-database.yaml" --chat-replicas 2
+mutant "render for cluster.local checked against example.internal" "" "$kind_out" --cluster-domain example.internal
+# A broken copy of the chart: serviceHost without the cluster domain (today's bug).
+cp -r "$chart" "$tmp/nodomain"
+sed -i 's/printf "%s\.%s\.svc\.%s" \$name \.context\.Release\.Namespace (include "common\.names\.clusterDomain" \.context)/printf "%s.%s.svc" $name .context.Release.Namespace/' \
+  "$tmp/nodomain/charts/common/templates/_names.tpl"
+if cmp -s "$chart/charts/common/templates/_names.tpl" "$tmp/nodomain/charts/common/templates/_names.tpl"; then fail "mutation chart without the cluster domain: sed changed nothing"
+elif "$HELM" template chat "$tmp/nodomain" --namespace chat -f helm-values/kind.yaml >"$tmp/mutant-chart.yaml" 2>"$tmp/err"; then
+  mutant "chart whose common.names.serviceHost prints <svc>.<ns>.svc" "_UPSTREAM" "$tmp/mutant-chart.yaml" --chat-replicas 2
+else fail "mutation chart without the cluster domain: render"; sed 's/^/    /' "$tmp/err"; fi
+
 echo "== values that must be rejected"
 reject() { # name, expected message (grep -E), helm args...
   local name=$1 want=$2 out
@@ -108,6 +152,7 @@ reject "wrong type (chat.replicaCount=two)" "replicaCount: Invalid type. Expecte
 reject "wrong enum (frontend.service.type=Ingress)" "service.type must be one of" --set frontend.service.type=Ingress
 reject "node port out of range" "nodePort" --set frontend.service.type=NodePort --set frontend.service.nodePort=80
 reject "lower-case extraEnv name" "extraEnv" --set auth.extraEnv.cors_origin=x
+reject "cluster domain that is no DNS name" "clusterDomain" --set global.clusterDomain=Cluster_Local
 # Every impossible combination at once: each message must be there.
 combo=(--set postgresql.enabled=false --set chat.replicaCount=2 --set auth.enabled=false
   --set global.migrations.initContainer=false --set global.migrations.job=false

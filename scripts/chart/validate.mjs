@@ -2,6 +2,8 @@
 // Checks a `helm template` output: Kubernetes schemas (two API versions, unknown fields),
 // CRDs, and the chart's own rules (security, probes, resources, labels, selectors, ports,
 // environment against the backend's config schema, secrets).
+// Every in-cluster address (env values, args, commands, ConfigMap data) must be the fully
+// qualified <service>.<namespace>.svc.<cluster domain>.
 //   node scripts/chart/validate.mjs <rendered.yaml> [--chat-replicas N] [--node-port P] [--label NAME]
 //        [--cluster-domain D (default cluster.local)]
 // Prints PASS/FAIL lines; exits 1 on any failure.
@@ -382,6 +384,59 @@ for (const i of docs.filter((d) => d.kind === 'Ingress' || d.kind === 'HTTPRoute
       `${id(i)}: must route to the gateway Service only (${n})`,
     );
 }
+
+// ---- 7. In-cluster addresses are fully qualified -----------------------------------------
+// The gateway's nginx resolves its upstreams with its own resolver (no search list), and
+// cluster DNS answers only <svc>.<ns>.svc.<domain>: any shorter form fails on a real cluster.
+// The release's Services: the rendered ones, and the ones CloudNativePG makes for a Cluster.
+const services = new Map();
+for (const d of docs) {
+  const ns = d.metadata.namespace;
+  if (d.kind === 'Service') services.set(d.metadata.name, ns);
+  if (d.kind === 'Cluster' && d.apiVersion.startsWith('postgresql.cnpg.io/'))
+    for (const suffix of ['-rw', '-ro', '-r']) services.set(`${d.metadata.name}${suffix}`, ns);
+}
+// Where addresses are: env values, args and commands (probes and hooks included) of every
+// container, and ConfigMap data. [where, text, bare]: with bare, a lone Service name counts as
+// an address too; env values are bare only under an address-like name (JWT_ISSUER=chat-auth
+// is a claim, REDIS_HOST=chat-redis is a host).
+const ADDRESS_ENV = /HOST|ADDR|UPSTREAM|HEADLESS|SERVER|SERVICE|URL|URI|ENDPOINT|DSN/;
+const addressTexts = [];
+for (const d of docs) {
+  const spec = d.kind === 'Pod' ? d.spec : (d.spec?.jobTemplate?.spec?.template ?? d.spec?.template)?.spec;
+  for (const c of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]) {
+    const cw = `${id(d)} container ${c.name}`;
+    for (const e of c.env ?? []) if (typeof e.value === 'string') addressTexts.push([`${cw} env ${e.name}`, e.value, ADDRESS_ENV.test(e.name)]);
+    for (const key of ['command', 'args']) (c[key] ?? []).forEach((a, i) => addressTexts.push([`${cw} ${key}[${i}]`, String(a), true]));
+    for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe'])
+      (c[p]?.exec?.command ?? []).forEach((a, i) => addressTexts.push([`${cw} ${p}[${i}]`, String(a), true]));
+    for (const h of ['preStop', 'postStart'])
+      (c.lifecycle?.[h]?.exec?.command ?? []).forEach((a, i) => addressTexts.push([`${cw} ${h}[${i}]`, String(a), true]));
+  }
+  if (d.kind === 'ConfigMap') for (const [k, v] of Object.entries(d.data ?? {})) addressTexts.push([`${id(d)} data ${k}`, String(v), true]);
+}
+const escape = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+// A host is a run of DNS labels not glued to another label: in URLs, host:port, or alone.
+// Groups: what precedes it ("//" or "@" in a URL), the domain labels after the name, ":<port>".
+const hostAt = (name) => new RegExp(`(//|@)?(?<![A-Za-z0-9.-])${escape(name)}((?:\\.[A-Za-z0-9-]+)*)(?![A-Za-z0-9-])(:[0-9])?`, 'g');
+const namespaces = new Set(services.values());
+const matchers = [...services].map(([name, ns]) => [name, ns, hostAt(name)]);
+let addresses = 0;
+for (const [where, text, bare] of addressTexts) {
+  for (const [name, ns, re] of matchers)
+    for (const m of text.matchAll(re)) {
+      if (!(m[1] || m[2] || m[3] || bare)) continue; // a word that happens to be a Service name
+      addresses++;
+      const host = `${name}${m[2]}`;
+      check(host === fqdn(name, ns), `${where}: in-cluster address ${host} must be ${fqdn(name, ns)} (${text.length > 120 ? `${text.slice(0, 120)}…` : text})`);
+    }
+  // A Service name in the release's namespace that is no Service of the release (a typo, or
+  // one never rendered). Other namespaces may hold what the user points at (an external store).
+  for (const m of text.matchAll(/(?<![A-Za-z0-9.-])([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9-]+)\.svc(?![A-Za-z0-9-])/g))
+    if (namespaces.has(m[2])) check(services.has(m[1]), `${where}: ${m[0]} names no Service of the release`);
+}
+if (services.size && workloads.length) check(addresses > 0, 'in-cluster addresses: none found (the check matched nothing)');
+console.log(`in-cluster addresses: ${addresses} found for ${services.size} Services, expected <svc>.<ns>.svc.${clusterDomain}`);
 
 for (const f of failures) console.log(`FAIL ${label}: ${f}`);
 console.log(`${failures.length ? 'FAIL' : 'PASS'} ${label}: ${docs.length} objects, ${checks} checks, ${failures.length} failed`);
