@@ -34,5 +34,5 @@ for target in "${TARGETS[@]}"; do
     -t "${PREFIX}chat-$target:$VERSION" -t "${PREFIX}chat-$target:dev" .
   secs=$(( $(date +%s) - start ))
   echo "built ${PREFIX}chat-$target:$VERSION in ${secs}s"
-  [ -n "${TIMINGS:-}" ] && echo "$target $secs" >> "$TIMINGS"
+  if [ -n "${TIMINGS:-}" ]; then echo "$target $secs" >>"$TIMINGS"; fi
 done
