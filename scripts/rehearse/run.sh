@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# `npm run rehearse [-- helm args] [--stop-one chat]`: the chart rendered with
-# helm-values/kind.yaml, run on podman with the real images (built first if missing) and
-# local stand-ins for the third-party images, then `helm test`. See docs/rehearsal.md.
+# `npm run rehearse [-- --profile kind|minikube|cloud] [-- helm args] [--stop-one chat]`: the
+# chart rendered with helm-values/<profile>.yaml, run on podman like a cluster (cluster DNS,
+# Service addresses, NetworkPolicies in nftables) with the real images (built first if
+# missing) and local stand-ins for the third-party images, then `helm test`. `--mutations`
+# instead proves it fails on deliberately broken renders. See docs/rehearsal.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/images/podman-env.sh
-if ! command -v podman >/dev/null || ! command -v debootstrap >/dev/null; then
+if ! command -v podman >/dev/null || ! command -v debootstrap >/dev/null || ! command -v nft >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq podman buildah runc debootstrap >/dev/null
+  apt-get update -qq && apt-get install -y -qq podman buildah runc debootstrap nftables >/dev/null
 fi
 export HELM=${HELM:-$(bash scripts/chart/install-helm.sh | tail -1)}
 VERSION=$(node -p "require('./package.json').version")
@@ -23,5 +25,9 @@ pg=$(grep -m1 postgres <<<"$images" || true)
 kv=$(grep -m1 -E 'valkey|redis' <<<"$images" || true)
 if [ -n "$pg" ] && [ -n "$kv" ] && ! { podman image exists "$pg" && podman image exists "$kv"; }; then
   bash scripts/rehearse/stand-ins.sh "$pg" "$kv"
+fi
+if [ "${1:-}" = --mutations ]; then
+  shift
+  exec node scripts/rehearse/mutations.mjs "$@"
 fi
 exec node scripts/rehearse/rehearse.mjs "$@"
