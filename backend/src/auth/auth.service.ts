@@ -6,7 +6,6 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { InjectConfig } from '../common/config/config.module.js';
 import type { AppConfig } from '../common/config/config.schema.js';
 import { isUniqueViolation, returning } from '../common/database/sql.js';
-import { RateLimited } from '../common/http/errors.js';
 import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
 import type { AuthResult, User } from '../contract/events.js';
 import { KeysService } from './keys.service.js';
@@ -49,7 +48,7 @@ export class AuthService {
   ) {}
 
   async register(input: { username: string; password: string; displayName?: string }, ip: string): Promise<AuthResult> {
-    await this.limit(`ip:${ip}`, this.config.AUTH_RATE_LIMIT_PER_IP!, 60_000);
+    await this.limiter.enforce(`ip:${ip}`, this.config.AUTH_RATE_LIMIT_PER_IP!, 60_000);
     const hash = await hashPassword(input.password);
     const id = randomUUID();
     const displayName = input.displayName ?? input.username;
@@ -71,8 +70,8 @@ export class AuthService {
 
   async login(input: { username: string; password: string }, ip: string): Promise<AuthResult> {
     const username = input.username.trim().toLowerCase();
-    await this.limit(`ip:${ip}`, this.config.AUTH_RATE_LIMIT_PER_IP!, 60_000);
-    await this.limit(`login:${username}`, this.config.LOGIN_RATE_LIMIT_PER_USERNAME!, 15 * 60_000);
+    await this.limiter.enforce(`ip:${ip}`, this.config.AUTH_RATE_LIMIT_PER_IP!, 60_000);
+    await this.limiter.enforce(`login:${username}`, this.config.LOGIN_RATE_LIMIT_PER_USERNAME!, 15 * 60_000);
     const [account] = await this.db.query<AccountRow[]>(
       `SELECT c.user_id, c.username, c.password_hash, u.display_name, u.created_at
          FROM auth.credentials c JOIN users.users u ON u.id = c.user_id WHERE c.username = $1`,
@@ -143,7 +142,7 @@ export class AuthService {
   }
 
   private parseRefresh(token: string): { id: string; secret: string } | undefined {
-    const m = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    const m = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/.exec(token);
     return m ? { id: m[1], secret: m[2] } : undefined;
   }
 
@@ -153,10 +152,5 @@ export class AuthService {
 
   private userOf(a: AccountRow): User {
     return { id: a.user_id, username: a.username, displayName: a.display_name, createdAt: a.created_at.toISOString() };
-  }
-
-  private async limit(key: string, limit: number, windowMs: number) {
-    const d = await this.limiter.consume(key, limit, windowMs);
-    if (!d.allowed) throw new RateLimited(d.retryAfterSeconds);
   }
 }

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { InvalidToken, TokenVerifier } from '../common/auth/token-verifier.js';
 import type { AuthUser } from '../common/auth/public.decorator.js';
 import { MetricsService } from '../common/metrics/metrics.service.js';
-import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../contract/events.js';
+import { CLIENT_EVENTS, type Ack, type AckError, type ClientToServerEvents, type ServerToClientEvents } from '../contract/events.js';
 import { ReadPayload, SendPayload, SyncPayload, TypingPayload } from '../contract/schemas.js';
 import { ChatService } from './chat.service.js';
 import { PresenceService } from './presence.service.js';
@@ -16,6 +16,9 @@ type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<stri
 
 // Frames above this close the connection (engine.io); bodies above 4000 chars get a too_large ack.
 export const MAX_FRAME_BYTES = 64 * 1024;
+
+const KNOWN_EVENTS: ReadonlySet<unknown> = new Set(CLIENT_EVENTS);
+const UNKNOWN_EVENT: AckError = { ok: false, error: { code: 'bad_request', message: 'Unknown event' } };
 
 /** Socket.IO entry: WebSocket transport only, token checked at the handshake. Thin: the service decides. */
 @WebSocketGateway({ path: '/socket.io', transports: ['websocket'], maxHttpBufferSize: MAX_FRAME_BYTES, pingInterval: 20_000, pingTimeout: 20_000 })
@@ -56,6 +59,13 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   async handleConnection(socket: ChatSocket) {
     const { user, rooms } = socket.data;
     if (!user) return socket.disconnect(true);
+    // An event outside the contract still gets an answer when the client asked for one.
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const ack = args.at(-1);
+      if (KNOWN_EVENTS.has(event) || typeof ack !== 'function') return;
+      this.metrics.socketEvents.inc({ event: 'unknown', outcome: 'bad_request' });
+      ack(UNKNOWN_EVENT);
+    });
     this.metrics.socketConnections.inc();
     void socket.join([userChannel(user.id), ...rooms.map(roomChannel)]);
     let registered: Promise<boolean> | undefined;

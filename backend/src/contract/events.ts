@@ -1,6 +1,6 @@
 /**
  * The Socket.IO event map of the wire contract, shared by the gateway and the browser
- * client (types only, so the client bundle takes nothing from the server).
+ * client (types, and the list of client event names).
  */
 export type RoomKind = 'public' | 'private' | 'direct';
 
@@ -67,6 +67,12 @@ export interface ClientToServerEvents {
   read: (p: { roomId: string; seq: number }, ack: (a: Ack) => void) => void;
   sync: (p: { rooms: Array<{ roomId: string; afterSeq: number }> }, ack: (a: Ack<{ rooms: SyncRoom[] }>) => void) => void;
 }
+
+/** Every client → server event name, at run time (the gateway acks anything else as unknown). */
+export const CLIENT_EVENTS = ['message:send', 'typing', 'read', 'sync'] as const satisfies ReadonlyArray<keyof ClientToServerEvents>;
+// Fails to compile when an event is added to the map but not to the list.
+export type MissingClientEvents = Exclude<keyof ClientToServerEvents, (typeof CLIENT_EVENTS)[number]> extends never ? true : never;
+export const allClientEventsListed: MissingClientEvents = true;
 
 export interface ServerToClientEvents {
   'message:new': (m: Message) => void;

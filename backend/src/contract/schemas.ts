@@ -17,47 +17,65 @@ export const LIMITS = {
 } as const;
 
 const uuid = z.uuid({ message: 'must be a UUID' });
-const seq = z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(0).max(Number.MAX_SAFE_INTEGER);
+/** A seq in a JSON body or socket payload: a JSON number, never coerced from true, null, "" or []. */
+const seq = z.number({ message: 'must be a number' }).int('must be an integer').min(0).max(Number.MAX_SAFE_INTEGER);
+/** A whole number in a query string: decimal digits only (no "", "1e3", "0x10", " 5"). */
+const digits = (n: z.ZodNumber) =>
+  z
+    .string({ message: 'must be a whole number' })
+    .regex(/^[0-9]{1,16}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(n);
+const seqQuery = digits(seq);
 
-export const username = z
-  .string()
+/**
+ * True for text PostgreSQL can store: no NUL (`text` cannot hold it) and no unpaired UTF-16
+ * surrogate (it has no UTF-8 encoding).
+ */
+export function storable(s: string): boolean {
+  return !s.includes('\u0000') && !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+export const UNSTORABLE = 'must not contain NUL or unpaired surrogate characters';
+/** Every string field of the contract starts here, so nothing unstorable reaches the database. */
+export const text = () => z.string({ message: 'must be a string' }).refine(storable, UNSTORABLE);
+
+export const username = text()
   .trim()
   .min(LIMITS.username.min)
   .max(LIMITS.username.max)
   .regex(/^[a-zA-Z0-9_.-]+$/, 'may contain only a-z, 0-9, _ . -')
   .transform((s) => s.toLowerCase());
-export const displayName = z.string().trim().min(LIMITS.displayName.min).max(LIMITS.displayName.max);
-export const password = z.string().min(LIMITS.password.min).max(LIMITS.password.max);
-export const messageBody = z.string().trim().min(LIMITS.body.min, 'must not be empty').max(LIMITS.body.max);
-export const clientId = z.string().min(LIMITS.clientId.min).max(LIMITS.clientId.max);
+export const displayName = text().trim().min(LIMITS.displayName.min).max(LIMITS.displayName.max);
+export const password = text().min(LIMITS.password.min).max(LIMITS.password.max);
+export const messageBody = text().trim().min(LIMITS.body.min, 'must not be empty').max(LIMITS.body.max);
+export const clientId = text().min(LIMITS.clientId.min).max(LIMITS.clientId.max);
 
 export const RegisterBody = z.strictObject({ username, password, displayName: displayName.optional() });
 export const LoginBody = z.strictObject({
-  username: z
-    .string()
+  username: text()
     .min(1)
     .max(LIMITS.username.max * 4),
-  password: z.string().min(1).max(LIMITS.password.max),
+  password: text().min(1).max(LIMITS.password.max),
 });
-export const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
+export const RefreshBody = z.strictObject({ refreshToken: text().min(1).max(512) });
 
 export const UpdateProfileBody = z.strictObject({ displayName });
 export const UserSearchQuery = z.strictObject({
-  query: z.string().trim().max(64).default(''),
-  limit: z.coerce.number().int().min(LIMITS.searchLimit.min).max(LIMITS.searchLimit.max).default(LIMITS.searchLimit.default),
+  query: text().trim().max(64).default(''),
+  limit: digits(z.number().int().min(LIMITS.searchLimit.min).max(LIMITS.searchLimit.max)).default(LIMITS.searchLimit.default),
 });
 
 export const CreateRoomBody = z.strictObject({
-  name: z.string().trim().min(LIMITS.roomName.min).max(LIMITS.roomName.max),
+  name: text().trim().min(LIMITS.roomName.min).max(LIMITS.roomName.max),
   kind: z.enum(['public', 'private']),
 });
-export const PublicRoomsQuery = z.strictObject({ query: z.string().trim().max(80).default('') });
+export const PublicRoomsQuery = z.strictObject({ query: text().trim().max(80).default('') });
 export const AddMemberBody = z.strictObject({ userId: uuid });
 export const DirectBody = z.strictObject({ userId: uuid });
 export const HistoryQuery = z.strictObject({
-  before: seq.optional(),
-  after: seq.optional(),
-  limit: z.coerce.number().int().min(LIMITS.pageSize.min).max(LIMITS.pageSize.max).default(LIMITS.pageSize.default),
+  before: seqQuery.optional(),
+  after: seqQuery.optional(),
+  limit: digits(z.number().int().min(LIMITS.pageSize.min).max(LIMITS.pageSize.max)).default(LIMITS.pageSize.default),
 });
 export const SendBody = z.strictObject({ body: messageBody, clientId });
 export const EditBody = z.strictObject({ body: messageBody });

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { KeyObject, createPublicKey, type JsonWebKey } from 'node:crypto';
+import { z } from 'zod';
+import { text } from '../../contract/schemas.js';
 import { InjectConfig } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type { AuthUser } from './public.decorator.js';
@@ -25,6 +27,9 @@ export class RemoteJwks implements JwksSource {
 }
 
 export class InvalidToken extends Error {}
+
+/** The claims a verified token must carry before its `sub` is used in a query. */
+const validClaims = z.object({ sub: z.uuid(), username: text(), displayName: text().optional() });
 
 /**
  * Verifies access tokens with public keys only. The JWKS is fetched at start and again when a
@@ -64,14 +69,17 @@ export class TokenVerifier implements OnApplicationBootstrap {
     const key = await this.key(kid);
     if (!key) throw new InvalidToken('unknown key');
     try {
-      const claims = await this.jwt.verifyAsync<{ sub: string; username: string; displayName: string }>(token, {
+      const claims = await this.jwt.verifyAsync<{ sub: unknown; username: unknown; displayName: unknown; exp: unknown }>(token, {
         publicKey: key as unknown as string,
         algorithms: ['ES256'],
         issuer: this.config.JWT_ISSUER,
         audience: this.config.JWT_AUDIENCE,
       });
-      if (typeof claims.sub !== 'string' || typeof claims.username !== 'string') throw new InvalidToken('bad claims');
-      return { id: claims.sub, username: claims.username, displayName: claims.displayName ?? claims.username };
+      // jsonwebtoken accepts a token without exp; ours always have one, and sub is a user id.
+      if (typeof claims.exp !== 'number') throw new InvalidToken('token without exp');
+      if (!validClaims.safeParse(claims).success) throw new InvalidToken('bad claims');
+      const { sub, username, displayName } = claims as { sub: string; username: string; displayName?: string };
+      return { id: sub, username, displayName: displayName ?? username };
     } catch (e) {
       throw new InvalidToken((e as Error).message);
     }

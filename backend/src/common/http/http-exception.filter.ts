@@ -31,6 +31,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown): { status: number; body: Record<string, unknown> } {
+    // Nest wraps body-parser and URL-decoding errors in an HttpException whose message quotes
+    // the body (JSON.parse's "... is not valid JSON"); answer those with fixed text instead.
+    const parseError = exception instanceof HttpException ? exception.cause : exception;
+    const generic = genericParseMessage(parseError);
+    if (generic) {
+      const status = (parseError as { status: number }).status;
+      return { status, body: { statusCode: status, error: reason[status] ?? 'Error', message: generic } };
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const raw = exception.getResponse();
@@ -40,13 +48,28 @@ export class HttpExceptionFilter implements ExceptionFilter {
       if (obj.details) body.details = obj.details;
       return { status, body };
     }
-    // body-parser errors carry a status (malformed JSON 400, too large 413, bad charset 415).
-    const e = exception as { status?: number; type?: string; message?: string };
-    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-      const message =
-        e.type === 'entity.parse.failed' ? 'Malformed JSON body' : e.type === 'entity.too.large' ? 'Request body too large' : (e.message ?? 'Bad request');
-      return { status: e.status, body: { statusCode: e.status, error: reason[e.status] ?? 'Error', message } };
-    }
     return { status: 500, body: { statusCode: 500, error: reason[500], message: 'Internal server error' } };
   }
+}
+
+const parseMessages: Record<string, string> = {
+  'entity.parse.failed': 'Malformed JSON body',
+  'entity.too.large': 'Request body too large',
+  'charset.unsupported': 'Unsupported charset',
+  'encoding.unsupported': 'Unsupported content encoding',
+  'request.aborted': 'Request aborted',
+  'request.size.invalid': 'Request size did not match Content-Length',
+};
+
+/**
+ * A fixed message for a 4xx raised while reading or decoding the request (body-parser's
+ * errors carry a `type`; a bad %-escape in the URL is a URIError), never text from the request.
+ */
+function genericParseMessage(e: unknown): string | undefined {
+  const err = e as { status?: unknown; type?: unknown } | undefined;
+  if (typeof err?.status !== 'number' || err.status < 400 || err.status >= 500) return undefined;
+  if (typeof err.type === 'string') return parseMessages[err.type] ?? reason[err.status] ?? 'Bad request';
+  if (e instanceof SyntaxError) return parseMessages['entity.parse.failed'];
+  if (e instanceof URIError) return 'Malformed URL encoding';
+  return undefined;
 }

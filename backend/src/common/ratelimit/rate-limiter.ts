@@ -1,4 +1,5 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { RateLimited } from '../http/errors.js';
 import { InjectRedis, type SharedRedis } from '../redis/redis.module.js';
 
 export interface RateDecision {
@@ -27,6 +28,12 @@ export class RateLimiter implements OnModuleDestroy {
     w.count += 1;
     if (w.count <= limit) return { allowed: true, retryAfterSeconds: 0 };
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((w.resetAt - now) / 1000)) };
+  }
+
+  /** Counts one call and throws RateLimited (429 / rate_limited, with Retry-After) over the limit. */
+  async enforce(key: string, limit: number, windowMs: number): Promise<void> {
+    const d = await this.consume(key, limit, windowMs);
+    if (!d.allowed) throw new RateLimited(d.retryAfterSeconds);
   }
 
   private async consumeShared(key: string, limit: number, windowMs: number): Promise<RateDecision> {
