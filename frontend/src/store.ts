@@ -7,6 +7,8 @@ type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type Connection = 'connecting' | 'online' | 'offline';
 
 const PAGE = 50;
+/** Rooms per `sync` call, under the server's SYNC_MAX_ROOMS. */
+const SYNC_CHUNK = 50;
 const ACK_TIMEOUT_MS = 10_000;
 const TYPING_SHOWN_MS = 6_000;
 
@@ -117,15 +119,17 @@ export class ChatStore {
     try {
       await this.loadRooms();
       const loaded = [...this.messages.entries()].filter(([id]) => this.rooms.has(id));
-      if (loaded.length && this.socket) {
+      // The server caps rooms per sync and messages per answer: ask in chunks, page on with
+      // history where it says hasMore, and fall back to history if a sync is refused.
+      for (let i = 0; i < loaded.length && this.socket; i += SYNC_CHUNK) {
+        const chunk = loaded.slice(i, i + SYNC_CHUNK);
         const ack = await this.socket
           .timeout(ACK_TIMEOUT_MS)
-          .emitWithAck('sync', { rooms: loaded.map(([roomId, list]) => ({ roomId, afterSeq: lastSeq(list) })) });
-        if (ack.ok) {
-          for (const r of ack.rooms) {
-            this.receive(r.messages);
-            if (r.hasMore) await this.loadNewer(r.roomId);
-          }
+          .emitWithAck('sync', { rooms: chunk.map(([roomId, list]) => ({ roomId, afterSeq: lastSeq(list) })) });
+        const answers = ack.ok ? ack.rooms : chunk.map(([roomId]) => ({ roomId, messages: [], hasMore: true }));
+        for (const r of answers) {
+          this.receive(r.messages);
+          if (r.hasMore) await this.loadNewer(r.roomId);
         }
       }
       for (const [, list] of this.messages) for (const m of unsent(list)) void this.deliver(m);

@@ -6,7 +6,7 @@ import type { AuthUser } from '../common/auth/public.decorator.js';
 import { InjectConfig } from '../common/config/config.module.js';
 import type { AppConfig } from '../common/config/config.schema.js';
 import { likePrefix, returning } from '../common/database/sql.js';
-import { RateLimited } from '../common/http/errors.js';
+import { RateLimited, ValidationFailed } from '../common/http/errors.js';
 import { BatchQueue } from '../common/batch-queue.js';
 import { LifecycleService } from '../common/lifecycle.service.js';
 import { MetricsService } from '../common/metrics/metrics.service.js';
@@ -16,6 +16,24 @@ import { RealtimeService } from './realtime.service.js';
 import { MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, MessageRow, ROOM_COLUMNS, RoomRow, toMessage, toRoom } from './rows.js';
 
 const SYNC_PAGE = 100;
+/** Per-user rate-limit window of reads and syncs. */
+const READ_WINDOW_MS = 10_000;
+
+/**
+ * Keeps messages (in the order given) while their JSON fits in `budget` bytes; with
+ * `atLeastOne`, the first is kept whatever its size. `trimmed` says something was left out.
+ */
+function fitBytes(messages: Message[], budget: number, atLeastOne: boolean): { messages: Message[]; bytes: number; trimmed: boolean } {
+  let bytes = 0;
+  let n = 0;
+  for (const m of messages) {
+    const size = Buffer.byteLength(JSON.stringify(m));
+    if (bytes + size > budget && !(atLeastOne && n === 0)) break;
+    bytes += size;
+    n += 1;
+  }
+  return { messages: n === messages.length ? messages : messages.slice(0, n), bytes, trimmed: n < messages.length };
+}
 
 /** Thrown inside a send transaction to undo the seq bump when the clientId was already used. */
 class DuplicateSend extends Error {}
@@ -70,6 +88,7 @@ export class ChatService {
   }
 
   async publicRooms(userId: string, query: string): Promise<Room[]> {
+    await this.limiter.enforce(`read:${userId}`, this.config.READ_RATE_LIMIT!, READ_WINDOW_MS);
     const rows = await this.db.query<RoomRow[]>(
       `SELECT ${ROOM_COLUMNS}, m.last_read_seq FROM chat.rooms r
          LEFT JOIN chat.members m ON m.room_id = r.id AND m.user_id = $1
@@ -123,8 +142,10 @@ export class ChatService {
   }
 
   async history(userId: string, roomId: string, q: { before?: number; after?: number; limit: number }): Promise<Page> {
+    await this.limiter.enforce(`read:${userId}`, this.config.READ_RATE_LIMIT!, READ_WINDOW_MS);
     await this.memberRoom(userId, roomId);
-    return this.page(roomId, q);
+    const { messages, hasMore } = await this.page(roomId, q, this.config.MESSAGES_MAX_BYTES!, true);
+    return { messages, hasMore };
   }
 
   /** Draining refuses a send before it touches the database; one already running is waited for. */
@@ -329,17 +350,39 @@ export class ChatService {
     );
   }
 
+  /**
+   * What a socket missed, bounded: each room once (the lowest afterSeq named wins), at most
+   * SYNC_MAX_ROOMS rooms, SYNC_MAX_MESSAGES messages and MESSAGES_MAX_BYTES bytes per answer.
+   * A room cut short answers `hasMore: true` and the client pages on with history.
+   */
   async sync(userId: string, rooms: Array<{ roomId: string; afterSeq: number }>): Promise<SyncRoom[]> {
-    const ids = [...new Set(rooms.map((r) => r.roomId))];
-    const member = await this.db.query<Array<{ room_id: string }>>(`SELECT room_id FROM chat.members WHERE user_id = $1 AND room_id = ANY($2::uuid[])`, [
-      userId,
-      ids,
-    ]);
-    const allowed = new Set(member.map((m) => m.room_id));
-    const missing = ids.find((id) => !allowed.has(id));
+    await this.limiter.enforce(`sync:${userId}`, this.config.SYNC_RATE_LIMIT!, READ_WINDOW_MS);
+    const wanted = new Map<string, number>();
+    for (const r of rooms) wanted.set(r.roomId, Math.min(r.afterSeq, wanted.get(r.roomId) ?? Number.MAX_SAFE_INTEGER));
+    const maxRooms = this.config.SYNC_MAX_ROOMS!;
+    if (wanted.size > maxRooms) throw new ValidationFailed([{ field: 'rooms', message: `at most ${maxRooms} distinct rooms per sync` }]);
+    const ids = [...wanted.keys()];
+    const member = await this.db.query<Array<{ room_id: string; last_seq: string }>>(
+      `SELECT m.room_id, r.last_seq FROM chat.members m JOIN chat.rooms r ON r.id = m.room_id WHERE m.user_id = $1 AND m.room_id = ANY($2::uuid[])`,
+      [userId, ids],
+    );
+    const lastSeq = new Map(member.map((m) => [m.room_id, Number(m.last_seq)]));
+    const missing = ids.find((id) => !lastSeq.has(id));
     if (missing) throw new NotFoundException(`No such room: ${missing}`);
+    let messagesLeft = this.config.SYNC_MAX_MESSAGES!;
+    let bytesLeft = this.config.MESSAGES_MAX_BYTES!;
     const out: SyncRoom[] = [];
-    for (const r of rooms) out.push({ roomId: r.roomId, ...(await this.page(r.roomId, { after: r.afterSeq, limit: SYNC_PAGE })) });
+    for (const [roomId, afterSeq] of wanted) {
+      const behind = lastSeq.get(roomId)! > afterSeq;
+      if (!behind || messagesLeft <= 0 || bytesLeft <= 0) {
+        out.push({ roomId, messages: [], hasMore: behind });
+        continue;
+      }
+      const page = await this.page(roomId, { after: afterSeq, limit: Math.min(SYNC_PAGE, messagesLeft) }, bytesLeft, false);
+      messagesLeft -= page.messages.length;
+      bytesLeft -= page.bytes;
+      out.push({ roomId, messages: page.messages, hasMore: page.hasMore });
+    }
     return out;
   }
 
@@ -364,26 +407,26 @@ export class ChatService {
     return rows.map((r) => r.user_id);
   }
 
-  private async page(roomId: string, q: { before?: number; after?: number; limit: number }): Promise<Page> {
-    const n = q.limit + 1;
-    let rows: MessageRow[];
-    if (q.after !== undefined) {
-      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq ASC LIMIT $4`, [
-        roomId,
-        q.after,
-        q.before ?? Number.MAX_SAFE_INTEGER,
-        n,
-      ]);
-      const hasMore = rows.length > q.limit;
-      return { messages: rows.slice(0, q.limit).map(toMessage), hasMore };
-    }
-    rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, [
-      roomId,
-      q.before ?? Number.MAX_SAFE_INTEGER,
-      n,
-    ]);
-    const hasMore = rows.length > q.limit;
-    return { messages: rows.slice(0, q.limit).reverse().map(toMessage), hasMore };
+  /**
+   * One keyset page: `after` reads forward, otherwise backward from `before` (or the newest).
+   * Messages past `maxBytes` are left for the next page (hasMore), nearest to the cursor kept.
+   */
+  private async page(
+    roomId: string,
+    q: { before?: number; after?: number; limit: number },
+    maxBytes: number,
+    atLeastOne: boolean,
+  ): Promise<Page & { bytes: number }> {
+    const forward = q.after !== undefined;
+    const rows = await this.db.query<MessageRow[]>(
+      forward
+        ? `SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq < $2 AND seq > $4 ORDER BY seq ASC LIMIT $3`
+        : `SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+      [roomId, q.before ?? Number.MAX_SAFE_INTEGER, q.limit + 1, ...(forward ? [q.after] : [])],
+    );
+    const fit = fitBytes(rows.slice(0, q.limit).map(toMessage), maxBytes, atLeastOne);
+    const hasMore = rows.length > q.limit || fit.trimmed;
+    return { messages: forward ? fit.messages : fit.messages.reverse(), hasMore, bytes: fit.bytes };
   }
 
   private async findSent(senderId: string, clientId: string): Promise<Message | undefined> {

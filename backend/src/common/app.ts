@@ -6,6 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { existsSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { CommonModule } from './common.module.js';
 import { AppConfig, ConfigError, Role, parseConfig } from './config/config.schema.js';
@@ -89,6 +90,7 @@ export async function startService(config: AppConfig, features: (c: AppConfig) =
     .filter(Boolean);
   if (origins.length) app.enableCors({ origin: origins, maxAge: 600 });
   serveClient(app, config);
+  applyServerTimeouts(app.getHttpServer() as HttpServer, config);
 
   await app.listen(config.PORT, config.HOST);
   const address = app.getHttpServer().address() as { port: number };
@@ -106,6 +108,19 @@ export async function startService(config: AppConfig, features: (c: AppConfig) =
       await embedded?.stop();
     })());
   return { app, config, url, close };
+}
+
+/**
+ * Slow or stalled clients are cut in seconds: Node answers 408 and closes a connection whose
+ * headers (or whole request) have not arrived in time. Node checks open requests every
+ * `connectionsCheckingInterval` (30 s by default, read when the server starts listening),
+ * so the check runs at a fraction of the headers timeout. Upgraded (WebSocket) connections
+ * are not HTTP requests any more and are not affected.
+ */
+function applyServerTimeouts(server: HttpServer, config: AppConfig) {
+  server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
+  server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS;
+  (server as HttpServer & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(250, Math.floor(config.HTTP_HEADERS_TIMEOUT_MS / 5));
 }
 
 function serveClient(app: NestExpressApplication, config: AppConfig) {

@@ -21,8 +21,8 @@ export class UsersController {
   }
 
   @Get()
-  search(@Query(new ZodPipe(UserSearchQuery)) q: z.infer<typeof UserSearchQuery>) {
-    return this.users.search(q.query, q.limit);
+  search(@CurrentUser() user: AuthUser, @Query(new ZodPipe(UserSearchQuery)) q: z.infer<typeof UserSearchQuery>) {
+    return this.users.search(user.id, q.query, q.limit);
   }
 
   @Get(':id')

@@ -2,7 +2,10 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { User, UserSummary } from '../contract/events.js';
+import { InjectConfig } from '../common/config/config.module.js';
+import type { AppConfig } from '../common/config/config.schema.js';
 import { likePrefix, returning } from '../common/database/sql.js';
+import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
 
 interface UserRow {
   id: string;
@@ -16,7 +19,11 @@ const toUser = (r: UserRow): User => ({ id: r.id, username: r.username, displayN
 /** Public profiles in the users schema. Never reads auth tables. */
 @Injectable()
 export class UsersService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly limiter: RateLimiter,
+  ) {}
 
   async get(id: string): Promise<User> {
     const [row] = await this.db.query<UserRow[]>(`SELECT id, username, display_name, created_at FROM users.users WHERE id = $1`, [id]);
@@ -32,7 +39,8 @@ export class UsersService {
     return toUser(row);
   }
 
-  async search(query: string, limit: number): Promise<UserSummary[]> {
+  async search(userId: string, query: string, limit: number): Promise<UserSummary[]> {
+    await this.limiter.enforce(`read:${userId}`, this.config.READ_RATE_LIMIT!, 10_000);
     const rows = await this.db.query<UserRow[]>(
       `SELECT id, username, display_name FROM users.users
         WHERE username LIKE $1 OR lower(display_name) LIKE $1

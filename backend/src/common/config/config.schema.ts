@@ -29,6 +29,10 @@ const common = {
     .regex(/^[a-zA-Z0-9_.-]{1,32}$/, 'may contain only a-z A-Z 0-9 _ . - (1 to 32)')
     .default('chat'),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+  /** A request whose headers and body have not fully arrived by then is answered 408 and closed. */
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 600_000).default(10_000),
+  /** The same for the headers alone; at most HTTP_REQUEST_TIMEOUT_MS. */
+  HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000).default(5_000),
   MIGRATE_ON_START: bool.default(false),
 };
 
@@ -54,7 +58,22 @@ const sign = {
   AUTH_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(60),
 };
 
+/** Per-user budget for calls whose answers can grow: history and both searches. */
+const reads = {
+  /** History pages and searches one user may ask for per 10 seconds. */
+  READ_RATE_LIMIT: int(1, 1_000_000).default(100),
+};
+
 const chat = {
+  ...reads,
+  /** `sync` calls one user may make per 10 seconds. */
+  SYNC_RATE_LIMIT: int(1, 1_000_000).default(20),
+  /** Distinct rooms one `sync` may name (the payload schema's hard bound is 200). */
+  SYNC_MAX_ROOMS: int(1, 200).default(100),
+  /** Messages in one `sync` answer, over all its rooms; the rest is left to `hasMore`. */
+  SYNC_MAX_MESSAGES: int(1, 10_000).default(500),
+  /** UTF-8 bytes of messages in one `sync` answer or history page; the rest is left to `hasMore`. */
+  MESSAGES_MAX_BYTES: int(16_384, 16_777_216).default(524_288),
   /** Messages one user may send per 10 seconds (REST and socket together). */
   SEND_RATE_LIMIT: int(1, 1_000_000).default(50),
   /** Concurrent sends written in one transaction, at most; 1 writes each send on its own. */
@@ -68,21 +87,32 @@ const allInOne = {
   STATIC_DIR: z.string().default(''),
 };
 
+// Node requires headersTimeout <= requestTimeout.
+const headersWithinRequest: [(c: { HTTP_HEADERS_TIMEOUT_MS: number; HTTP_REQUEST_TIMEOUT_MS: number }) => boolean, { message: string; path: string[] }] = [
+  (c) => c.HTTP_HEADERS_TIMEOUT_MS <= c.HTTP_REQUEST_TIMEOUT_MS,
+  { message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS', path: ['HTTP_HEADERS_TIMEOUT_MS'] },
+];
+
 const needsKey = (c: { JWT_PRIVATE_KEY?: string; JWT_PRIVATE_KEY_FILE?: string }) => Boolean(c.JWT_PRIVATE_KEY || c.JWT_PRIVATE_KEY_FILE);
 
 export const configSchemas = {
-  auth: z.object({ ...common, ...sign }).refine(needsKey, { message: 'JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required', path: ['JWT_PRIVATE_KEY'] }),
-  users: z.object({ ...common, ...verify }),
-  chat: z.object({ ...common, ...verify, ...chat }),
-  all: z.object({
-    ...common,
-    ...sign,
-    ...chat,
-    ...allInOne,
-    DATABASE_URL: common.DATABASE_URL.optional(),
-    MIGRATE_ON_START: bool.default(true),
-    NODE_ENV: common.NODE_ENV.default('development'),
-  }),
+  auth: z
+    .object({ ...common, ...sign })
+    .refine(needsKey, { message: 'JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required', path: ['JWT_PRIVATE_KEY'] })
+    .refine(...headersWithinRequest),
+  users: z.object({ ...common, ...verify, ...reads }).refine(...headersWithinRequest),
+  chat: z.object({ ...common, ...verify, ...chat }).refine(...headersWithinRequest),
+  all: z
+    .object({
+      ...common,
+      ...sign,
+      ...chat,
+      ...allInOne,
+      DATABASE_URL: common.DATABASE_URL.optional(),
+      MIGRATE_ON_START: bool.default(true),
+      NODE_ENV: common.NODE_ENV.default('development'),
+    })
+    .refine(...headersWithinRequest),
   migrate: z.object({
     DATABASE_URL: common.DATABASE_URL,
     DATABASE_SSL: common.DATABASE_SSL,
@@ -100,7 +130,17 @@ type AllConfig = Parsed<'all'>;
 export type AppConfig = Partial<AllConfig & Parsed<'chat'> & Parsed<'users'>> &
   Pick<
     AllConfig,
-    'PORT' | 'HOST' | 'LOG_LEVEL' | 'LOG_FORMAT' | 'NODE_ENV' | 'SHUTDOWN_GRACE_MS' | 'DATABASE_POOL_SIZE' | 'DATABASE_SSL' | 'REDIS_KEY_PREFIX'
+    | 'PORT'
+    | 'HOST'
+    | 'LOG_LEVEL'
+    | 'LOG_FORMAT'
+    | 'NODE_ENV'
+    | 'SHUTDOWN_GRACE_MS'
+    | 'HTTP_REQUEST_TIMEOUT_MS'
+    | 'HTTP_HEADERS_TIMEOUT_MS'
+    | 'DATABASE_POOL_SIZE'
+    | 'DATABASE_SSL'
+    | 'REDIS_KEY_PREFIX'
   > & {
     role: Role;
     DATABASE_URL: string;
