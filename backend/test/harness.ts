@@ -9,7 +9,15 @@ import type { AuthResult, ClientToServerEvents, ServerToClientEvents } from '../
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-const quiet = { LOG_LEVEL: 'error', LOG_FORMAT: 'json', AUTH_RATE_LIMIT_PER_IP: '100000', LOGIN_RATE_LIMIT_PER_USERNAME: '1000', SEND_RATE_LIMIT: '100000' };
+const quiet = {
+  LOG_LEVEL: 'error',
+  LOG_FORMAT: 'json',
+  AUTH_RATE_LIMIT_PER_IP: '100000',
+  LOGIN_RATE_LIMIT_PER_USERNAME: '1000',
+  SEND_RATE_LIMIT: '100000',
+  READ_RATE_LIMIT: '100000',
+  SYNC_RATE_LIMIT: '100000',
+};
 
 /** Starts a real service process-in-process on a random port against the test database. */
 export async function start(role: Exclude<Role, 'migrate'> = 'all', env: Record<string, string> = {}): Promise<Service> {
