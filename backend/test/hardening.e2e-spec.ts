@@ -203,7 +203,7 @@ describe('bounded work', () => {
     expect(ack.ok).toBe(true);
     if (!ack.ok) return;
     expect(ack.rooms).toHaveLength(1);
-    expect(ack.rooms[0].messages.map((m) => m.body)).toEqual(['one', 'two']);
+    expect(ack.rooms[0].messages.map((m: Message) => m.body)).toEqual(['one', 'two']);
   });
 
   test('sync refuses more distinct rooms than SYNC_MAX_ROOMS with bad_request naming rooms', async () => {
@@ -228,9 +228,9 @@ describe('bounded work', () => {
     ]);
     if (!ack.ok) throw new Error(JSON.stringify(ack));
     const [ra, rb, rc] = ack.rooms;
-    expect(ra.messages.map((m) => m.body)).toEqual(['a1', 'a2', 'a3', 'a4']);
+    expect(ra.messages.map((m: Message) => m.body)).toEqual(['a1', 'a2', 'a3', 'a4']);
     expect(ra.hasMore).toBe(false);
-    expect(rb.messages.map((m) => m.body)).toEqual(['b1']);
+    expect(rb.messages.map((m: Message) => m.body)).toEqual(['b1']);
     expect(rb.hasMore).toBe(true);
     expect(rc).toEqual({ roomId: c.id, messages: [], hasMore: false });
     const rest = await api('GET', `/api/chat/rooms/${b.id}/messages?after=1`, { token: u.accessToken });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import * as S from './schemas.js';
 
 /** The REST half of the contract as OpenAPI 3.1, built from the same zod schemas the pipes use. */
-const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+const json = (schema: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
 const strip = (s: Record<string, unknown>) => {
   delete s.$schema;
   return s;
@@ -47,7 +47,8 @@ const content = (schema: object) => ({ content: { 'application/json': { schema }
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: `error ${c}`, ...content(ref('Error')) }]));
 const body = (schema: z.ZodType) => ({ required: true, ...content(strip(json(schema))) });
 const queryParams = (schema: z.ZodObject) =>
-  Object.entries((strip(json(schema)) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema }));
+  // Query values arrive as digit strings and are parsed to numbers: the parsed (output) type says more.
+  Object.entries((strip(json(schema, 'output')) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema }));
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const secured = { security: [{ bearer: [] }] };
 
