@@ -447,6 +447,7 @@ export class Cluster {
     const tick = async () => {
       if (pod.gone || pod.terminating) return;
       const states = await podman('ps', '-a', '--filter', `pod=${pod.podman}`, '--format', '{{.Names}} {{.State}}');
+      if (pod.gone || pod.terminating) return; // deleted while asking
       for (const cs of pod.containers.values()) {
         const running = new RegExp(`^${cs.name} Up `, 'm').test(states.out);
         if (!running && !cs.restarting) {
