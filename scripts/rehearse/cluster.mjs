@@ -141,6 +141,7 @@ export class Cluster {
     const mounts = [`${here}:/dns:ro`, `${join(this.work, 'dns')}:/state:ro`];
     const dns = await this.createPod({ name: 'coredns', ns: 'kube-system', labels: { 'k8s-app': 'kube-dns' }, spec, system: true, mounts });
     await this.waitReady([dns], Date.now() + 30_000);
+    this.dnsIp = dns.ip;
     // Behaves like CoreDNS: a Service resolves, anything else in the domain is NXDOMAIN.
     let ok;
     for (let i = 0; i < 50 && !ok?.ips.length; i++) {
@@ -183,6 +184,19 @@ export class Cluster {
     const r = await sh('nsenter', ['-t', String(pod.pid), '-n', 'nft', '-f', '-'], { input: text });
     if (r.code !== 0 && !pod.gone) throw new Error(`nft in ${pod.name}: ${r.out}\n${text}`);
     pod.rules = rules;
+  }
+
+  async rulesOf(pod) {
+    return (await sh('nsenter', ['-t', String(pod.pid), '-n', 'nft', 'list', 'chain', 'ip', 'rehearsal', 'services'])).out;
+  }
+
+  /** Freezes (or thaws) a pod's containers: its probes time out as they would on a hung process. */
+  async pause(pod) {
+    for (const cs of pod.containers.values()) await podmanOk('pause', cs.name);
+  }
+
+  async unpause(pod) {
+    for (const cs of pod.containers.values()) await podmanOk('unpause', cs.name);
   }
 
   async drops(pod) {
@@ -449,7 +463,7 @@ export class Cluster {
       const states = await podman('ps', '-a', '--filter', `pod=${pod.podman}`, '--format', '{{.Names}} {{.State}}');
       if (pod.gone || pod.terminating) return; // deleted while asking
       for (const cs of pod.containers.values()) {
-        const running = new RegExp(`^${cs.name} Up `, 'm').test(states.out);
+        const running = new RegExp(`^${cs.name} (Up |Paused)`, 'm').test(states.out); // paused: a hung process, still running
         if (!running && !cs.restarting) {
           cs.ready = false;
           this.restart(pod, cs, 'exited');

@@ -16,8 +16,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { Cluster, shortId } from './cluster.mjs';
-import { endpoints, notActedOn, resolvePort } from './kube.mjs';
+import { Cluster, dnsQuery, shortId } from './cluster.mjs';
+import { endpoints, notActedOn, resolvePort, selects } from './kube.mjs';
 import { render, root } from './render.mjs';
 
 const args = process.argv.slice(2);
@@ -242,12 +242,43 @@ async function install() {
   log(`running: ${cluster.pods.map((p) => `${p.name} (${p.ip})`).join(', ')}`);
 }
 
+/**
+ * A pod that fails readiness leaves its Services (virtual IP and headless DNS) and comes back
+ * when ready: one pod's containers are paused until kubelet's probe marks it not ready.
+ */
+async function readinessRound(w) {
+  const pod = w.pods[0];
+  const headless = cluster.services.find((s) => s.spec.clusterIP === 'None' && s.spec.selector && selects(s.spec.selector, pod.labels));
+  const service = cluster.services.find((s) => s.spec.clusterIP !== 'None' && s.spec.selector && selects(s.spec.selector, pod.labels));
+  const gateway = cluster.pods.find((p) => p.labels['app.kubernetes.io/component'] === 'frontend');
+  const view = async () => ({
+    dns: (await dnsQuery(cluster.dnsIp, `${headless.name}.${headless.ns}.svc.${domain}`)).ips.includes(pod.ip),
+    vip: (await cluster.rulesOf(gateway)).includes(`${pod.ip} . `) || (await cluster.rulesOf(gateway)).includes(`dnat to ${pod.ip}:`),
+  });
+  const before = await view();
+  log(`readiness: pausing ${pod.name} (in ${headless.name} DNS: ${before.dns}, behind ${service.name}'s address in the gateway: ${before.vip})`);
+  const t = Date.now();
+  await cluster.pause(pod);
+  while (pod.ready && Date.now() - t < 60_000) await sleep(200);
+  const out = await view();
+  log(`readiness: ${pod.name} not ready after ${Date.now() - t} ms; in DNS: ${out.dns}, behind the Service address: ${out.vip}`);
+  await cluster.unpause(pod);
+  const t2 = Date.now();
+  await cluster.waitReady([pod], deadline());
+  const back = await view();
+  log(`readiness: ${pod.name} Ready again after ${Date.now() - t2} ms; in DNS: ${back.dns}, behind the Service address: ${back.vip}`);
+  const ok = before.dns && before.vip && !out.dns && !out.vip && back.dns && back.vip && pod.ready;
+  log(`readiness round: ${ok ? 'PASSED' : 'FAILED'}`);
+  return ok ? 0 : 1;
+}
+
 async function stopOneRound(component) {
   const w = workloads.find((x) => x.owner.kind === 'Deployment' && x.owner.spec.template.metadata?.labels?.['app.kubernetes.io/component'] === component);
   if (!w || w.pods.length < 2) throw new Error(`--stop-one ${component}: needs a Deployment with 2 or more replicas`);
   const gw = workloads.find((x) => x.owner.spec.template.metadata?.labels?.['app.kubernetes.io/component'] === 'frontend');
   const gwPod = gw.pods[0];
   const port = resolvePort(gwPod.spec, gwPod.spec.containers[0].ports?.[0]?.name ?? 8080);
+  let failed = await readinessRound(w);
   const victim = w.pods[0];
   log(`traffic through the gateway pod (${gwPod.ip}:${port}) while pod ${victim.name} is deleted`);
   const traffic = spawn(process.execPath, [join(root, 'scripts/rehearse/traffic.mjs'), `http://${gwPod.ip}:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -263,8 +294,10 @@ async function stopOneRound(component) {
   w.pods.push(replacement);
   const code = await exited;
   console.log(indent(out.trim()));
-  let failed = code === 0 ? 0 : 1;
-  if (failed) log('traffic check FAILED');
+  if (code !== 0) {
+    failed += 1;
+    log('traffic check FAILED');
+  }
   await cluster.waitReady([replacement], deadline());
   log(`replacement ${replacement.name} Ready`);
   failed += await runTests('after-stop');
