@@ -137,6 +137,16 @@ elif "$HELM" template chat "$tmp/nodomain" --namespace chat -f helm-values/kind.
   mutant "chart whose common.names.serviceHost prints <svc>.<ns>.svc" "_UPSTREAM" "$tmp/mutant-chart.yaml" --chat-replicas 2
 else fail "mutation chart without the cluster domain: render"; sed 's/^/    /' "$tmp/err"; fi
 
+echo "== values that must be accepted"
+accept() { # name, helm args...
+  local name=$1 out
+  shift
+  if out=$("$HELM" template chat "$chart" "$@" 2>&1); then pass "accept $name"; else fail "accept $name"; sed 's/^/    /' <<<"$out" | head -10; fi
+}
+# Platforms inject their own globals (Rancher: global.cattle.*); a parent chart has its own.
+accept "a platform's global (global.cattle.systemDefaultRegistry=x)" --set global.cattle.systemDefaultRegistry=x
+accept "a parent chart's global map (global.parent.enabled=true)" --set global.parent.enabled=true
+
 echo "== values that must be rejected"
 reject() { # name, expected message (grep -E), helm args...
   local name=$1 want=$2 out

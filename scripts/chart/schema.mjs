@@ -138,6 +138,10 @@ for (const name of SUBCHARTS) {
   const { $schema: _s, title: _t, ...rest } = sub[name];
   umbrella.properties[name] = structuredClone(rest);
 }
+// global is shared with whatever embeds or deploys the chart (Rancher's global.cattle.*, a
+// parent chart's own globals): open to unknown keys, while ours (global.database...) stay typed
+// and closed below the top.
+umbrella.properties.global.additionalProperties = true;
 // Helm validates the coalesced values: the library chart's (empty) section is there too.
 umbrella.properties.common = { type: 'object' };
 outputs[join(root, 'values.schema.json')] = umbrella;
