@@ -181,6 +181,9 @@ reject "external database and the chart's own" "global.database.host=db.example.
 reject "external database without existingSecret" "an external database needs global.database.existingSecret" --set global.database.host=db.example.com --set postgresql.enabled=false
 reject "external database and CloudNativePG" "postgresql.cnpg.enabled=true and an external global.database.host" --set global.database.host=db.example.com --set global.database.existingSecret=s --set postgresql.cnpg.enabled=true
 reject "CloudNativePG without postgresql.enabled" "postgresql.cnpg.enabled=true needs postgresql.enabled=true" --set postgresql.enabled=false --set postgresql.cnpg.enabled=true --set global.database.host=x --set global.database.existingSecret=s
+reject "CloudNativePG's deprecated monitoring.enablePodMonitor" "Additional property monitoring is not allowed" --set postgresql.cnpg.enabled=true --set postgresql.cnpg.monitoring.enablePodMonitor=true
+reject "CloudNativePG's deprecated backup.barmanObjectStore" "Additional property barmanObjectStore is not allowed" --set postgresql.cnpg.enabled=true --set postgresql.cnpg.backup.barmanObjectStore.destinationPath=s3://b
+reject "CloudNativePG backups without an object store" "postgresql.cnpg.backup.enabled=true needs postgresql.cnpg.backup.objectStore.destinationPath" --set postgresql.cnpg.enabled=true --set postgresql.cnpg.backup.enabled=true
 reject "chat autoscaling without Redis" "chat.replicaCount=1 with autoscaling needs Redis" --set chat.autoscaling.enabled=true
 reject "Redis twice" "redis.enabled=true and an external global.redis.host" --set redis.enabled=true --set global.redis.host=r
 reject "tests without the gateway" "frontend.enabled=false leaves them without a backend" --set frontend.enabled=false
@@ -205,6 +208,14 @@ for f in "" helm-values/kind.yaml helm-values/minikube.yaml helm-values/cloud.ya
   elif grep -qiE 'password|private key|secretKeyRef|BEGIN' <<<"$notes"; then fail "NOTES (${f:-defaults}) print secret material"
   elif ! grep -qE 'http://localhost:30080|https://chat.example.com|port-forward' <<<"$notes"; then fail "NOTES (${f:-defaults}) do not say how to open the chat"
   else pass "NOTES (${f:-defaults}) tell how to open the chat and print no secret"; fi
+done
+# The data outlives `helm uninstall`; NOTES say what to delete on purpose.
+for pair in "helm-values/kind.yaml:kubectl delete pvc -n chat -l app.kubernetes.io/instance=chat,app.kubernetes.io/component=postgresql" \
+  "helm-values/cloud.yaml:kubectl delete cluster -n chat chat-postgresql"; do
+  f=${pair%%:*} want=${pair#*:}
+  notes=$("$HELM" template chat "$tmp/notes" -n chat -f "$f" --show-only templates/notes-render.yaml 2>&1)
+  if grep -qF -- "$want" <<<"$notes" && grep -qF 'helm uninstall` keeps the database' <<<"$notes"; then pass "NOTES ($f) say the data is kept and how to delete it: $want"
+  else fail "NOTES ($f) do not say how to delete the kept data ($want)"; fi
 done
 
 echo

@@ -42,9 +42,15 @@ const MODEL_SETS = [
   ['kubernetes-models-k8s125 (Kubernetes 1.25)', 'kubernetes-models-k8s125'],
 ];
 const CRDS = {
-  'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
+  'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1', // ServiceMonitor, PodMonitor
   'postgresql.cnpg.io/v1': '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1',
   'gateway.networking.k8s.io/v1': '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1',
+};
+// CRDs without a model package: the fields the operator cannot do without.
+const CRD_RULES = {
+  'barmancloud.cnpg.io/v1': {
+    ObjectStore: (o) => (o.spec?.configuration?.destinationPath ? '' : 'spec.configuration.destinationPath is required'),
+  },
 };
 const groupPath = (apiVersion) => apiVersion; // "v1", "apps/v1", "networking.k8s.io/v1"
 async function model(pkg, apiVersion, kind) {
@@ -54,7 +60,7 @@ async function model(pkg, apiVersion, kind) {
 for (const [name, pkg] of MODEL_SETS) {
   let n = 0;
   for (const o of docs) {
-    if (CRDS[o.apiVersion]) continue;
+    if (CRDS[o.apiVersion] || CRD_RULES[o.apiVersion]) continue;
     let Model;
     try {
       Model = await model(pkg, o.apiVersion, o.kind);
@@ -82,6 +88,13 @@ for (const o of docs.filter((d) => CRDS[d.apiVersion])) {
     }
   } catch (e) {
     check(false, `CRD ${id(o)}: ${e.message}`);
+  }
+}
+for (const o of docs.filter((d) => CRD_RULES[d.apiVersion])) {
+  const rule = CRD_RULES[o.apiVersion][o.kind];
+  if (check(rule, `CRD ${id(o)}: unknown kind ${o.apiVersion} ${o.kind}`)) {
+    const problem = rule(o);
+    if (check(!problem, `CRD ${id(o)}: ${problem}`)) crdCount++;
   }
 }
 if (crdCount) console.log(`schema CRDs (ServiceMonitor, CNPG Cluster, HTTPRoute models): ${crdCount} objects valid`);
@@ -112,7 +125,7 @@ function walk(value, type, path, out) {
   }
 }
 let walked = 0;
-for (const o of docs.filter((d) => !CRDS[d.apiVersion])) {
+for (const o of docs.filter((d) => !CRDS[d.apiVersion] && !CRD_RULES[d.apiVersion])) {
   const version = o.apiVersion.split('/').pop();
   const type = `${version[0].toUpperCase()}${version.slice(1)}${o.kind}`;
   if (!check(k8s[type]?.getAttributeTypeMap, `unknown fields: no type ${type} in @kubernetes/client-node`)) continue;
@@ -225,6 +238,11 @@ for (const w of workloads) {
       check(m && volumes.get(m.name)?.emptyDir, `${where}: emptyDir at ${p}`);
     }
     check(w.spec.volumeClaimTemplates?.length === 1, `${where}: a PVC for the data`);
+    const keep = w.spec.persistentVolumeClaimRetentionPolicy ?? {};
+    check(
+      keep.whenDeleted === 'Retain' && keep.whenScaled === 'Retain',
+      `${where}: the data PVC is retained on delete and scale-down (persistentVolumeClaimRetentionPolicy Retain)`,
+    );
   }
 }
 console.log(`workload rules: ${workloads.length} pod specs`);
@@ -334,6 +352,24 @@ for (const s of docs.filter((d) => d.kind === 'Secret')) {
     }
   }
 }
+// The CloudNativePG Cluster owns its PVCs: deleting it deletes the data, so it is kept.
+for (const c of docs.filter((d) => d.kind === 'Cluster' && d.apiVersion.startsWith('postgresql.cnpg.io/'))) {
+  check(c.metadata.annotations?.['helm.sh/resource-policy'] === 'keep', `${id(c)}: helm.sh/resource-policy: keep (its PVCs hold the data)`);
+  // Deprecated by CloudNativePG: a PodMonitor of our own and the Barman Cloud plugin instead.
+  check(c.spec.monitoring?.enablePodMonitor === undefined, `${id(c)}: spec.monitoring.enablePodMonitor is deprecated (render a PodMonitor)`);
+  check(c.spec.backup?.barmanObjectStore === undefined, `${id(c)}: spec.backup.barmanObjectStore is deprecated (Barman Cloud plugin)`);
+  for (const p of c.spec.plugins ?? [])
+    if (p.parameters?.barmanObjectName)
+      check(
+        docs.some((d) => d.kind === 'ObjectStore' && d.metadata.name === p.parameters.barmanObjectName),
+        `${id(c)}: plugin ${p.name} names ObjectStore ${p.parameters.barmanObjectName}, which is not rendered`,
+      );
+}
+for (const pm of docs.filter((d) => d.kind === 'PodMonitor'))
+  check(
+    docs.some((d) => d.kind === 'Cluster' && pm.spec.selector.matchLabels?.['cnpg.io/cluster'] === d.metadata.name),
+    `${id(pm)}: must select the instances of a rendered Cluster`,
+  );
 const migrate = docs.find((d) => d.kind === 'Job' && d.metadata.labels['app.kubernetes.io/component'] === 'migrate');
 if (migrate) check(/pre-upgrade/.test(migrate.metadata.annotations?.['helm.sh/hook'] ?? ''), `${id(migrate)}: a pre-upgrade hook`);
 const backends = workloads.filter((w) => w.kind === 'Deployment' && ['auth', 'users', 'chat'].includes(componentOf(w)));

@@ -35,6 +35,9 @@ Every impossible combination of values, reported at once (bitnami's validateValu
 {{- if and $cnpg (not $pg.enabled) -}}
 {{- $msgs = append $msgs "database: postgresql.cnpg.enabled=true needs postgresql.enabled=true (the CloudNativePG Cluster is rendered by the postgresql subchart)." -}}
 {{- end -}}
+{{- if and $cnpg (dig "backup" "enabled" false $pg.cnpg) (not (dig "backup" "objectStore" "destinationPath" "" $pg.cnpg)) -}}
+{{- $msgs = append $msgs "database: postgresql.cnpg.backup.enabled=true needs postgresql.cnpg.backup.objectStore.destinationPath (and its credentials)." -}}
+{{- end -}}
 {{- if and $g.database.host (not $g.database.existingSecret) -}}
 {{- $msgs = append $msgs "database: an external database needs global.database.existingSecret (the password is never taken from values)." -}}
 {{- end -}}
