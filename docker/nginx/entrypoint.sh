@@ -11,6 +11,9 @@ if [ -z "${RESOLVER}" ]; then
   RESOLVER=$(awk '/^nameserver/ { print ($2 ~ /:/) ? "[" $2 "]" : $2; exit }' /etc/resolv.conf)
 fi
 export RESOLVER
-envsubst '${AUTH_UPSTREAM} ${USERS_UPSTREAM} ${CHAT_UPSTREAM} ${LISTEN_PORT} ${RESOLVER}' \
+# Worker processes: a number, never `auto` (one per node core); the chart sizes memory from it.
+WORKER_PROCESSES=${WORKER_PROCESSES:-2}
+export WORKER_PROCESSES
+envsubst '${AUTH_UPSTREAM} ${USERS_UPSTREAM} ${CHAT_UPSTREAM} ${LISTEN_PORT} ${RESOLVER} ${WORKER_PROCESSES}' \
   < /etc/chat/chat.conf.template > /tmp/nginx/nginx.conf
 exec nginx -c /tmp/nginx/nginx.conf -g 'daemon off;'

@@ -93,6 +93,15 @@ render_validate "cloud" "" -f helm-values/cloud.yaml
 for f in "$chart"/ci/*-values.yaml; do render_validate "ci/$(basename "$f")" "" -f "$f"; done
 render_validate "kind on Kubernetes 1.25 (kubeVersion floor)" "" -f helm-values/kind.yaml --kube-version 1.25.0
 
+echo "== gateway"
+# nginx's worker count comes from WORKER_PROCESSES (frontend.workerProcesses), never `auto`.
+if grep -qE '^worker_processes \$\{WORKER_PROCESSES\};' docker/nginx/chat.conf.template && ! grep -qE '^worker_processes auto' docker/nginx/chat.conf.template \
+  && grep -q 'WORKER_PROCESSES=${WORKER_PROCESSES:-2}' docker/nginx/entrypoint.sh; then pass "gateway: worker_processes from WORKER_PROCESSES (default 2), not auto"
+else fail "gateway: worker_processes is not WORKER_PROCESSES with default 2"; fi
+wp=$("$HELM" template chat "$chart" --set frontend.workerProcesses=6 --show-only charts/frontend/templates/deployment.yaml 2>&1)
+if grep -A1 'name: WORKER_PROCESSES' <<<"$wp" | grep -q '"6"' && grep -q 'memory: 256Mi' <<<"$wp"; then pass "gateway: frontend.workerProcesses=6 gives WORKER_PROCESSES=6 and a 256Mi limit (64Mi + 32Mi per worker)"
+else fail "gateway: frontend.workerProcesses=6 not rendered into WORKER_PROCESSES and the memory limit"; fi
+
 echo "== in-cluster addresses: <svc>.<ns>.svc.<global.clusterDomain> (nginx's resolver has no search list)"
 # Another cluster domain, with and without a trailing dot: used everywhere, cluster.local nowhere.
 render_validate "kind, global.clusterDomain=example.internal" "--chat-replicas 2 --cluster-domain example.internal" \
@@ -189,6 +198,10 @@ reject "Redis twice" "redis.enabled=true and an external global.redis.host" --se
 reject "tests without the gateway" "frontend.enabled=false leaves them without a backend" --set frontend.enabled=false
 
 echo "== secrets"
+# Valkey reads its password at start: its pod rolls when the Secret's content changes. Two renders
+# generate two passwords (no lookup here), so the checksums must differ.
+sums=$(for i in 1 2; do "$HELM" template chat "$chart" -f helm-values/kind.yaml --show-only charts/redis/templates/deployment.yaml 2>&1 | grep 'checksum/secret'; done | sort -u | wc -l)
+[ "$sums" = 2 ] && pass "Valkey's checksum/secret follows the Secret's content (two generated passwords, two checksums)" || fail "Valkey's checksum/secret does not follow the Secret's content"
 out=$("$HELM" template chat "$chart" --show-only charts/auth/templates/secret.yaml 2>&1)
 if node -e '
   const { createPrivateKey } = require("node:crypto");

@@ -85,6 +85,8 @@ const RULES = [
   ['nodeSelector', stringMap],
   ['global.commonLabels', stringMap],
   ['tolerations', { type: 'array', items: { type: 'object' } }],
+  ['workerProcesses', { type: 'integer', minimum: 1, maximum: 64 }],
+  ['maxMemory', { type: 'string', pattern: '^[0-9]+(b|k|kb|m|mb|g|gb)?$' }],
   ['cnpg.instances', { type: 'integer', minimum: 1 }],
   ['ingress.host', { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' }],
   ['httpRoute.parentRefs', { type: 'array', items: { type: 'object', required: ['name'], properties: { name: str } } }],

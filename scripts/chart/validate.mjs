@@ -311,6 +311,16 @@ for (const w of workloads) {
     for (const e of env)
       for (const r of (e.value ?? '').matchAll(/\$\((\w+)\)/g))
         check(names.indexOf(r[1]) >= 0 && names.indexOf(r[1]) < names.indexOf(e.name), `${cw}: ${e.name} uses $(${r[1]}) before it is defined`);
+    if (role === 'frontend') {
+      // nginx's workers: a number (never auto = one per node core), and memory sized from it.
+      const workers = Number(env.find((e) => e.name === 'WORKER_PROCESSES')?.value);
+      const mi = (q) => (/^[0-9]+Mi$/.test(q ?? '') ? Number(q.slice(0, -2)) : /^[0-9]+Gi$/.test(q ?? '') ? Number(q.slice(0, -2)) * 1024 : NaN);
+      if (check(Number.isInteger(workers) && workers >= 1, `${cw}: WORKER_PROCESSES must be a positive number (${workers})`))
+        check(
+          mi(c.resources?.limits?.memory) >= 64 + 32 * workers,
+          `${cw}: memory limit ${c.resources?.limits?.memory} is below 64Mi + 32Mi x ${workers} workers`,
+        );
+    }
     if (role === 'frontend' || role === 'smoke') {
       if (role === 'frontend') for (const k of ['AUTH_UPSTREAM', 'USERS_UPSTREAM', 'CHAT_UPSTREAM']) check(names.includes(k), `${cw}: ${k} missing`);
       if (role === 'smoke') check(names.includes('SMOKE_URL'), `${cw}: SMOKE_URL missing`);
@@ -337,6 +347,21 @@ for (const w of workloads) {
 console.log(`environment vs backend/dist config schemas: ${envChecked} containers`);
 
 // ---- 6. Secrets, hooks, exposure ----------------------------------------------------------
+// A secret never reaches a process's argv (ps, /proc/<pid>/cmdline): no $(VAR) expansion of a
+// Secret-backed variable in command/args, no password flag fed from a variable in a script.
+for (const w of workloads)
+  for (const c of [...(podOf(w).spec.initContainers ?? []), ...podOf(w).spec.containers]) {
+    const secretVars = (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name);
+    const argv = [...(c.command ?? []), ...(c.args ?? []), ...['livenessProbe', 'readinessProbe', 'startupProbe'].flatMap((p) => c[p]?.exec?.command ?? [])];
+    for (const a of argv.map(String)) {
+      for (const v of secretVars) check(!a.includes(`$(${v})`), `${id(w)} container ${c.name}: $(${v}) puts a secret into argv`);
+      check(
+        !/(--requirepass|--pass(word)?|\s-a)\s+["']?\$/.test(a),
+        `${id(w)} container ${c.name}: a password flag takes a variable, so the secret is in argv (${a.slice(0, 80)})`,
+      );
+    }
+  }
+
 for (const cm of docs.filter((d) => d.kind === 'ConfigMap'))
   check(!/PRIVATE KEY|password/i.test(JSON.stringify(cm.data ?? {})), `${id(cm)}: secret material in a ConfigMap`);
 for (const s of docs.filter((d) => d.kind === 'Secret')) {

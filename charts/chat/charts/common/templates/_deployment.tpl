@@ -2,7 +2,8 @@
 The Deployment of an HTTP component (auth, users, chat, frontend).
 (dict "context" $ "component" "auth" "port" 3000 "live" "/health/live" "ready" "/health/ready"
       "env" <yaml list> "volumes" <yaml list> "volumeMounts" <yaml list>
-      "initContainers" <yaml list> "checksums" (dict "checksum/secret" "...") )
+      "initContainers" <yaml list> "checksums" (dict "checksum/secret" "...")
+      "resources" <map, default .Values.resources> )
 */}}
 {{- define "common.deployment" -}}
 {{- $ctx := .context -}}
@@ -77,7 +78,7 @@ spec:
                 # Lets the endpoints controller and the gateway drop this pod before it drains.
                 command: ["sleep", "{{ $v.preStopSleepSeconds }}"]
           resources:
-            {{- toYaml $v.resources | nindent 12 }}
+            {{- toYaml (.resources | default $v.resources) | nindent 12 }}
           securityContext:
             {{- include "common.security.container" $sc | nindent 12 }}
           volumeMounts:
