@@ -102,6 +102,23 @@ wp=$("$HELM" template chat "$chart" --set frontend.workerProcesses=6 --show-only
 if grep -A1 'name: WORKER_PROCESSES' <<<"$wp" | grep -q '"6"' && grep -q 'memory: 256Mi' <<<"$wp"; then pass "gateway: frontend.workerProcesses=6 gives WORKER_PROCESSES=6 and a 256Mi limit (64Mi + 32Mi per worker)"
 else fail "gateway: frontend.workerProcesses=6 not rendered into WORKER_PROCESSES and the memory limit"; fi
 
+echo "== cloud profile"
+# helm's default --wait timeout (5m) is too short for a first CloudNativePG bootstrap; the init
+# containers must keep retrying for as long as the suggested timeout.
+to=$(grep -oE -- '--wait --timeout [0-9]+m' helm-values/cloud.yaml | head -1 | grep -oE '[0-9]+')
+attempts=$(awk '/^  migrations:/{m=1} m && /attempts:/{print $2; exit}' helm-values/cloud.yaml)
+if [ -n "$to" ] && [ "$to" -ge 15 ] && [ -n "$attempts" ] && [ $((attempts * 5)) -ge $((to * 60)) ]; then
+  pass "cloud: install suggested with --wait --timeout ${to}m (>= 15m) and migrations retried ${attempts} x 5 s"
+else fail "cloud: suggested install lacks --wait --timeout >= 15m, or migrations give up before it (timeout=${to:-none}m attempts=${attempts:-default})"; fi
+# Gateway API first (ingress-nginx is retired): an HTTPRoute, no Ingress, WebSockets without timeouts.
+if node -e '
+  const docs = require("yaml").parseAllDocuments(require("fs").readFileSync(process.argv[1], "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const route = docs.find((d) => d.kind === "HTTPRoute");
+  const ws = route?.spec.rules.find((r) => r.matches?.some((m) => m.path?.value === "/socket.io/"));
+  process.exit(route && !docs.some((d) => d.kind === "Ingress") && ws?.timeouts?.request === "0s" ? 0 : 1);' "$tmp/render-cloud.yaml"; then
+  pass "cloud: exposed by an HTTPRoute (no Ingress), /socket.io/ with request timeouts disabled"
+else fail "cloud: not exposed by an HTTPRoute with a /socket.io/ rule without timeouts (or an Ingress is still rendered)"; fi
+
 echo "== in-cluster addresses: <svc>.<ns>.svc.<global.clusterDomain> (nginx's resolver has no search list)"
 # Another cluster domain, with and without a trailing dot: used everywhere, cluster.local nowhere.
 render_validate "kind, global.clusterDomain=example.internal" "--chat-replicas 2 --cluster-domain example.internal" \
