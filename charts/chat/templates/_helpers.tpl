@@ -61,6 +61,21 @@ Every impossible combination of values, reported at once (bitnami's validateValu
 {{- if and (not $m.initContainer) (not $g.database.host) -}}
 {{- $msgs = append $msgs "migrations: global.migrations.initContainer=false needs an external database; with the chart's own PostgreSQL a pre-install Job would run before the database exists." -}}
 {{- end -}}
+{{- if $g.gitops -}}
+{{- /* Argo CD renders without lookup (a generated secret would change on every sync) and runs pre-upgrade hooks as PreSync, also on the first sync. */ -}}
+{{- if and $v.auth.enabled (not (dig "jwt" "existingSecret" "" $v.auth)) -}}
+{{- $msgs = append $msgs "gitops: global.gitops=true needs auth.jwt.existingSecret (a generated key would change on every render without lookup)." -}}
+{{- end -}}
+{{- if and $pg.enabled (not $g.database.existingSecret) -}}
+{{- $msgs = append $msgs "gitops: global.gitops=true needs global.database.existingSecret (a generated password would change on every render without lookup)." -}}
+{{- end -}}
+{{- if and $v.redis.enabled (not $g.redis.existingSecret) -}}
+{{- $msgs = append $msgs "gitops: global.gitops=true needs global.redis.existingSecret (a generated password would change on every render without lookup)." -}}
+{{- end -}}
+{{- if and $m.job (not $g.database.host) -}}
+{{- $msgs = append $msgs "gitops: global.gitops=true with the chart's own PostgreSQL needs global.migrations.job=false (Argo CD runs the pre-upgrade hook as PreSync, before the database exists on a first sync); the init containers migrate." -}}
+{{- end -}}
+{{- end -}}
 {{- if and (or $v.users.enabled $v.chat.enabled) (not $v.auth.enabled) -}}
 {{- $msgs = append $msgs "auth: users and chat verify tokens with auth's JWKS; auth.enabled=false leaves them without keys." -}}
 {{- end -}}
