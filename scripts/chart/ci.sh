@@ -65,6 +65,18 @@ for sub in auth users chat frontend postgresql redis; do
   else fail "subchart $sub: helm dependency build (file://../common)"; fi
 done
 lint "library chart common" "$chart/charts/common"
+# Every subchart alone, as `helm lint --with-subcharts` runs them: no parent, no global values
+# (each vendors the library chart as charts/common -> ../../common).
+lint "umbrella and every subchart alone (--with-subcharts, no values)" --with-subcharts "$chart"
+# Alone, a subchart gets the umbrella's global defaults from common.globals: same render with
+# and without the umbrella's global section (generated secrets and their checksums aside).
+for sub in auth users chat frontend postgresql redis; do
+  generated='^ *(private-key\.pem|password|redis-password): |checksum/'
+  if a=$("$HELM" template chat "$chart/charts/$sub" 2>&1) && b=$("$HELM" template chat "$chart/charts/$sub" -f "$tmp/globals.yaml" 2>&1) \
+    && diff <(grep -vE "$generated" <<<"$a") <(grep -vE "$generated" <<<"$b") >"$tmp/diff"; then
+    pass "subchart $sub alone: common.globals gives the umbrella's global defaults"
+  else fail "subchart $sub alone differs from the umbrella's global defaults (common.globals.defaults vs charts/chat/values.yaml)"; head -8 "$tmp/diff" | sed 's/^/    /'; fi
+done
 
 echo "== install without helm dependency build"
 cp -r "$chart" "$tmp/fresh"
