@@ -47,6 +47,31 @@ echo "== generated files and documentation"
 nodecheck "values.schema.json files are generated from values.yaml (scripts/chart/schema.mjs)" schema.mjs --check
 nodecheck "every value has a ## @param description" values-docs.mjs
 
+# artifacthub.io/images lists what the chart runs: the chat images at appVersion from the registry
+# cloud.yaml names, postgres and valkey at the values' tags (no drift when either is bumped).
+if out=$(node -e '
+  const { parse } = require("yaml");
+  const fs = require("fs");
+  const chart = parse(fs.readFileSync("charts/chat/Chart.yaml", "utf8"));
+  const listed = new Map(parse(chart.annotations["artifacthub.io/images"]).map((i) => [i.name, i.image]));
+  const registry = parse(fs.readFileSync("helm-values/cloud.yaml", "utf8")).global.imageRegistry;
+  const want = new Map(["auth", "users", "chat", "frontend", "migrate", "smoke"].map((n) => [n, `${registry}/chat-${n}:${chart.appVersion}`]));
+  for (const [name, sub] of [["postgres", "postgresql"], ["valkey", "redis"]]) {
+    const img = parse(fs.readFileSync(`charts/chat/charts/${sub}/values.yaml`, "utf8")).image;
+    want.set(name, `${img.registry}/${img.repository}:${img.tag}`);
+  }
+  let bad = 0;
+  for (const [name, image] of want) if (listed.get(name) !== image) { bad++; console.log(`    ${name}: listed ${listed.get(name)}, runs ${image}`); }
+  for (const name of listed.keys()) if (!want.has(name)) { bad++; console.log(`    ${name}: listed, not run by the chart`); }
+  process.exit(bad ? 1 : 0);' 2>&1); then pass "artifacthub.io/images match appVersion, the published registry and the postgres/valkey tags"
+else fail "artifacthub.io/images drifted"; echo "$out"; fi
+# A release sets the version with scripts/chart/set-version.mjs: the annotation follows.
+cp -r "$chart" "$tmp/release"
+if node scripts/chart/set-version.mjs "$tmp/release" 1.2.3 ghcr.io/someone >/dev/null && grep -q "^appVersion: '1.2.3'" "$tmp/release/Chart.yaml" \
+  && [ "$(grep -c 'image: ghcr.io/someone/chat-[a-z-]*:1.2.3$' "$tmp/release/Chart.yaml")" = 6 ] && grep -q 'postgres:17' "$tmp/release/Chart.yaml"; then
+  pass "set-version.mjs 1.2.3: appVersion and the six chat images in artifacthub.io/images follow"
+else fail "set-version.mjs does not move artifacthub.io/images with appVersion"; fi
+
 echo "== helm lint --strict"
 lint() { # name, args...
   local name=$1 out
