@@ -15,6 +15,9 @@ const file = join(dir, 'Chart.yaml');
 let text = readFileSync(file, 'utf8');
 text = text.replace(/^version: .*$/m, `version: ${version}`).replace(/^appVersion: .*$/m, `appVersion: '${version}'`);
 // "image: <registry>/chat-<name>:<tag>" lines of the annotation.
-text = text.replace(/^(\s+image: )(\S+\/)?(chat-[a-z-]+):\S+$/gm, (_, pre, reg, name) => `${pre}${registry ? `${registry.replace(/\/$/, '')}/` : (reg ?? '')}${name}:${version}`);
+text = text.replace(
+  /^(\s+image: )(\S+\/)?(chat-[a-z-]+):\S+$/gm,
+  (_, pre, reg, name) => `${pre}${registry ? `${registry.replace(/\/$/, '')}/` : (reg ?? '')}${name}:${version}`,
+);
 writeFileSync(file, text);
 console.log(`${file}: version and appVersion ${version}, chat images ${registry ?? 'in their registry'} at ${version}`);
