@@ -204,6 +204,37 @@ if out=$("$HELM" template chat "$chart" -f helm-values/cloud.yaml --set global.g
   else fail "GitOps: global.gitops=true does not refuse:$missing"; sed 's/^/    /' <<<"$out" | head -8; fi
 fi
 
+echo "== platform conventions (commonLabels/Annotations, namespaceOverride, ServiceAccounts, extras, egress, OpenShift)"
+# ci/all-features-values.yaml: commonAnnotations on every object, extraVolumes/Mounts on chat,
+# users' NetworkPolicy open to external egress, auth's ServiceAccount annotated.
+if out=$(node -e '
+  const docs = require("yaml").parseAllDocuments(require("fs").readFileSync(process.argv[1], "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const bad = [];
+  for (const d of docs) {
+    if (d.metadata.annotations?.["example.com/owner"] !== "chat-team") bad.push(`${d.kind}/${d.metadata.name}: no global.commonAnnotations`);
+    if (d.metadata.labels?.team !== "chat") bad.push(`${d.kind}/${d.metadata.name}: no global.commonLabels`);
+  }
+  const chat = docs.find((d) => d.kind === "Deployment" && d.metadata.name === "chat-chat");
+  if (!chat?.spec.template.spec.volumes.some((v) => v.name === "ca") || !chat.spec.template.spec.containers[0].volumeMounts.some((m) => m.mountPath === "/etc/ssl/corporate")) bad.push("chat: extraVolumes/extraVolumeMounts not rendered");
+  const np = docs.find((d) => d.kind === "NetworkPolicy" && d.metadata.name === "chat-users");
+  if (!np?.spec.egress.some((r) => Object.keys(r).length === 0)) bad.push("users: networkPolicy.allowExternalEgress did not open egress");
+  if (docs.find((d) => d.kind === "NetworkPolicy" && d.metadata.name === "chat-chat")?.spec.egress.some((r) => Object.keys(r).length === 0)) bad.push("chat: egress open without allowExternalEgress");
+  if (docs.find((d) => d.kind === "ServiceAccount" && d.metadata.name === "chat-auth")?.metadata.annotations?.["iam.example.com/role"] !== "chat-auth") bad.push("auth: serviceAccount.annotations not rendered");
+  bad.forEach((b) => console.log(`    ${b}`));
+  process.exit(bad.length ? 1 : 0);' "$tmp/render-ci_all_features_values_yaml.yaml" 2>&1); then
+  pass "all features: commonLabels and commonAnnotations on every object, extraVolumes/Mounts, allowExternalEgress, ServiceAccount annotations"
+else fail "all features: platform conventions missing"; head -8 <<<"$out"; fi
+# namespaceOverride: every object, and every in-cluster address, in that namespace.
+render_validate "kind, global.namespaceOverride=platform" "--chat-replicas 2" -f helm-values/kind.yaml --set global.namespaceOverride=platform
+nsout="$tmp/render-kind__global_namespaceOverride_platform.yaml"
+if [ -s "$nsout" ] && ! grep -qE 'namespace: chat$|\.chat\.svc' "$nsout" && grep -q 'chat-auth\.platform\.svc\.cluster\.local' "$nsout"; then pass "global.namespaceOverride=platform: every object and address in platform"
+else fail "global.namespaceOverride=platform: the release namespace is still rendered"; grep -nE 'namespace: chat$|\.chat\.svc' "$nsout" | head -3 | sed 's/^/    /'; fi
+# OpenShift assigns the ids: auto on a cluster with security.openshift.io/v1, or force.
+render_validate "kind on OpenShift (security.openshift.io/v1, adaptSecurityContext=auto)" "--openshift --chat-replicas 2" -f helm-values/kind.yaml --api-versions security.openshift.io/v1
+render_validate "all features, adaptSecurityContext=force" "--openshift" -f "$chart/ci/all-features-values.yaml" --set global.compatibility.openshift.adaptSecurityContext=force
+if node "$tools/validate.mjs" "$tmp/render-kind.yaml" --label openshift --openshift >/dev/null 2>&1; then fail "mutation not caught: a render with fixed uids passed as OpenShift"
+else pass "mutation caught: the plain kind render (fixed uids) fails the OpenShift check"; fi
+
 echo "== in-cluster addresses: <svc>.<ns>.svc.<global.clusterDomain> (nginx's resolver has no search list)"
 # Another cluster domain, with and without a trailing dot: used everywhere, cluster.local nowhere.
 render_validate "kind, global.clusterDomain=example.internal" "--chat-replicas 2 --cluster-domain example.internal" \
@@ -241,7 +272,7 @@ mutant "DATABASE_URL host back to the bare <prefix>-postgresql-rw" "DATABASE_URL
 mutant "render for cluster.local checked against example.internal" "" "$kind_out" --cluster-domain example.internal
 # A broken copy of the chart: serviceHost without the cluster domain (today's bug).
 cp -r "$chart" "$tmp/nodomain"
-sed -i 's/printf "%s\.%s\.svc\.%s" \$name \.context\.Release\.Namespace (include "common\.names\.clusterDomain" \.context)/printf "%s.%s.svc" $name .context.Release.Namespace/' \
+sed -i 's/printf "%s\.%s\.svc\.%s" \$name (include "common\.names\.namespace" \.context) (include "common\.names\.clusterDomain" \.context)/printf "%s.%s.svc" $name (include "common.names.namespace" .context)/' \
   "$tmp/nodomain/charts/common/templates/_names.tpl"
 if cmp -s "$chart/charts/common/templates/_names.tpl" "$tmp/nodomain/charts/common/templates/_names.tpl"; then fail "mutation chart without the cluster domain: sed changed nothing"
 elif "$HELM" template chat "$tmp/nodomain" --namespace chat -f helm-values/kind.yaml >"$tmp/mutant-chart.yaml" 2>"$tmp/err"; then

@@ -5,7 +5,7 @@
 // Every in-cluster address (env values, args, commands, ConfigMap data) must be the fully
 // qualified <service>.<namespace>.svc.<cluster domain>.
 //   node scripts/chart/validate.mjs <rendered.yaml> [--chat-replicas N] [--node-port P] [--label NAME]
-//        [--cluster-domain D (default cluster.local)]
+//        [--cluster-domain D (default cluster.local)] [--openshift (no fixed runAsUser/runAsGroup/fsGroup)]
 // Prints PASS/FAIL lines; exits 1 on any failure.
 import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
@@ -21,6 +21,7 @@ const opt = (name) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const label = opt('label') ?? file;
+const openshift = args.includes('--openshift'); // ids assigned by the platform (adaptSecurityContext)
 const clusterDomain = (opt('cluster-domain') ?? 'cluster.local').replace(/\.$/, '');
 const docs = parseAllDocuments(readFileSync(file, 'utf8'))
   .map((d) => d.toJS())
@@ -161,9 +162,22 @@ for (const w of workloads) {
     for (const [k, v] of Object.entries(sel)) check(pod.metadata.labels[k] === v, `${where}: selector ${k}=${v} does not match the pod labels`);
   }
   check(spec.automountServiceAccountToken === false, `${where}: automountServiceAccountToken must be false`);
+  if (long) {
+    // Its own ServiceAccount (one per component), whose token is never mounted either.
+    const sa = docs.find((d) => d.kind === 'ServiceAccount' && d.metadata.name === spec.serviceAccountName);
+    if (check(sa, `${where}: serviceAccountName ${spec.serviceAccountName} is no ServiceAccount of the release`))
+      check(sa.automountServiceAccountToken === false, `${id(sa)}: automountServiceAccountToken must be false`);
+  }
   const psc = spec.securityContext ?? {};
   check(psc.runAsNonRoot === true, `${where}: pod runAsNonRoot`);
-  check(Number.isInteger(psc.runAsUser) && psc.runAsUser > 0, `${where}: pod runAsUser must be a non-zero number`);
+  if (openshift)
+    for (const [what, sc] of [
+      ['pod', psc],
+      ...[...(spec.initContainers ?? []), ...spec.containers].map((c) => [`container ${c.name}`, c.securityContext ?? {}]),
+    ])
+      for (const k of ['runAsUser', 'runAsGroup', 'fsGroup'])
+        check(sc[k] === undefined, `${where} ${what}: ${k} must be left to OpenShift (adaptSecurityContext)`);
+  else check(Number.isInteger(psc.runAsUser) && psc.runAsUser > 0, `${where}: pod runAsUser must be a non-zero number`);
   check(psc.seccompProfile?.type === 'RuntimeDefault', `${where}: pod seccompProfile RuntimeDefault`);
   const isChatImage = (c) => /(^|\/)chat-[a-z-]+[:@]/.test(c.image);
   const volumes = new Map(
@@ -179,7 +193,7 @@ for (const w of workloads) {
     check(sc.capabilities?.drop?.includes('ALL'), `${cw}: capabilities drop ALL`);
     check(sc.seccompProfile?.type === 'RuntimeDefault', `${cw}: seccompProfile RuntimeDefault`);
     check(sc.privileged !== true, `${cw}: not privileged`);
-    if (isChatImage(c)) check((sc.runAsUser ?? psc.runAsUser) === 10001, `${cw}: chat images run as uid 10001`);
+    if (isChatImage(c) && !openshift) check((sc.runAsUser ?? psc.runAsUser) === 10001, `${cw}: chat images run as uid 10001`);
     check(c.resources?.requests?.cpu && c.resources?.requests?.memory && c.resources?.limits?.memory, `${cw}: requests cpu+memory and a memory limit`);
     const tmp = (c.volumeMounts ?? []).find((m) => m.mountPath === '/tmp');
     check(tmp && volumes.get(tmp.name)?.emptyDir, `${cw}: writable emptyDir at /tmp`);
@@ -232,7 +246,7 @@ for (const w of workloads) {
     );
   if (componentOf(w) === 'postgresql') {
     const c = spec.containers[0];
-    check(psc.runAsUser === 999 && psc.fsGroup === 999, `${where}: postgres runs as uid 999 with fsGroup 999`);
+    if (!openshift) check(psc.runAsUser === 999 && psc.fsGroup === 999, `${where}: postgres runs as uid 999 with fsGroup 999`);
     for (const p of ['/var/run/postgresql', '/tmp']) {
       const m = c.volumeMounts.find((vm) => vm.mountPath === p);
       check(m && volumes.get(m.name)?.emptyDir, `${where}: emptyDir at ${p}`);

@@ -2,7 +2,7 @@
 The umbrella's own pods (migration Job, test pod) run the chat images' numeric user.
 */}}
 {{- define "chat.securityContext" -}}
-{{- dict "runAsUser" 10001 "runAsGroup" 10001 "fsGroup" 10001 | toYaml -}}
+{{- include "common.security.context" (dict "context" . "securityContext" (dict "runAsUser" 10001 "runAsGroup" 10001 "fsGroup" 10001)) -}}
 {{- end -}}
 
 {{/* A subchart's values seen from the umbrella, as a context for the common helpers. */}}

@@ -7,9 +7,10 @@ apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
   name: {{ include "common.names.component" $sel }}
-  namespace: {{ .context.Release.Namespace }}
+  namespace: {{ include "common.names.namespace" .context }}
   labels:
     {{- include "common.labels.standard" $sel | nindent 4 }}
+  {{- include "common.annotations" (dict "context" .context) | nindent 2 }}
 spec:
   {{- if $v.pdb.minAvailable }}
   minAvailable: {{ $v.pdb.minAvailable }}
@@ -31,9 +32,10 @@ apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
   name: {{ include "common.names.component" $sel }}
-  namespace: {{ .context.Release.Namespace }}
+  namespace: {{ include "common.names.namespace" .context }}
   labels:
     {{- include "common.labels.standard" $sel | nindent 4 }}
+  {{- include "common.annotations" (dict "context" .context) | nindent 2 }}
 spec:
   scaleTargetRef:
     apiVersion: apps/v1
@@ -68,19 +70,20 @@ apiVersion: monitoring.coreos.com/v1
 kind: ServiceMonitor
 metadata:
   name: {{ include "common.names.component" $sel }}
-  namespace: {{ .context.Release.Namespace }}
+  namespace: {{ include "common.names.namespace" .context }}
   labels:
     {{- include "common.labels.standard" $sel | nindent 4 }}
     {{- with $sm.labels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- include "common.annotations" (dict "context" .context) | nindent 2 }}
 spec:
   selector:
     matchLabels:
       {{- include "common.labels.selector" $sel | nindent 6 }}
   namespaceSelector:
     matchNames:
-      - {{ .context.Release.Namespace }}
+      - {{ include "common.names.namespace" .context }}
   endpoints:
     - port: http
       path: /metrics

@@ -69,7 +69,7 @@ PostgreSQL advisory lock; once applied it is a no-op.
   resources:
     {{- toYaml $m.resources | nindent 4 }}
   securityContext:
-    {{- include "common.security.container" .Values.securityContext | nindent 4 }}
+    {{- include "common.security.container" (include "common.security.context" (dict "context" . "securityContext" .Values.securityContext) | fromYaml) | nindent 4 }}
   volumeMounts:
     {{- include "common.security.tmpMount" . | nindent 4 }}
 {{- end }}

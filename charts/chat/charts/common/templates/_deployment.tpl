@@ -9,14 +9,15 @@ The Deployment of an HTTP component (auth, users, chat, frontend).
 {{- $ctx := .context -}}
 {{- $v := $ctx.Values -}}
 {{- $sel := dict "context" $ctx "component" .component -}}
-{{- $sc := $v.securityContext -}}
+{{- $sc := include "common.security.context" (dict "context" $ctx "securityContext" $v.securityContext) | fromYaml -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ include "common.names.component" $sel }}
-  namespace: {{ $ctx.Release.Namespace }}
+  namespace: {{ include "common.names.namespace" $ctx }}
   labels:
     {{- include "common.labels.standard" $sel | nindent 4 }}
+  {{- include "common.annotations" (dict "context" $ctx) | nindent 2 }}
 spec:
   {{- if not $v.autoscaling.enabled }}
   replicas: {{ $v.replicaCount }}
@@ -46,9 +47,7 @@ spec:
         {{- end }}
     spec:
       automountServiceAccountToken: false
-      {{- with $v.serviceAccountName }}
-      serviceAccountName: {{ . }}
-      {{- end }}
+      serviceAccountName: {{ include "common.serviceAccountName" $ctx }}
       enableServiceLinks: false
       terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
       securityContext:
@@ -86,10 +85,16 @@ spec:
             {{- with .volumeMounts }}
             {{- . | nindent 12 }}
             {{- end }}
+            {{- with $v.extraVolumeMounts }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
       volumes:
         {{- include "common.security.tmpVolume" $ctx | nindent 8 }}
         {{- with .volumes }}
         {{- . | nindent 8 }}
+        {{- end }}
+        {{- with $v.extraVolumes }}
+        {{- toYaml . | nindent 8 }}
         {{- end }}
 {{- end -}}
 

@@ -13,6 +13,11 @@ imagePullPolicy: IfNotPresent
 imagePullSecrets: []
 fullnameOverride: ''
 commonLabels: {}
+commonAnnotations: {}
+namespaceOverride: ''
+compatibility:
+  openshift:
+    adaptSecurityContext: auto
 clusterDomain: cluster.local
 gitops: false
 trustProxy: 1

@@ -19,3 +19,15 @@ helm.sh/chart: {{ include "common.names.chart" .context }}
 {{ toYaml . }}
 {{- end }}
 {{- end -}}
+
+{{/*
+metadata.annotations: global.commonAnnotations and the object's own ("annotations", a map;
+the object's win). Prints nothing when both are empty. (dict "context" $ "annotations" (dict ...))
+*/}}
+{{- define "common.annotations" -}}
+{{- $all := merge (deepCopy (.annotations | default dict)) (deepCopy ((.context.Values.global | default dict).commonAnnotations | default dict)) -}}
+{{- with $all }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}

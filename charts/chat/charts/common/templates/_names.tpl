@@ -44,5 +44,11 @@ resolver, which ignores the pod's search list, and cluster DNS answers only the 
 */}}
 {{- define "common.names.serviceHost" -}}
 {{- $name := printf "%s%s" (include "common.names.component" .) (.suffix | default "") -}}
-{{- printf "%s.%s.svc.%s" $name .context.Release.Namespace (include "common.names.clusterDomain" .context) -}}
+{{- printf "%s.%s.svc.%s" $name (include "common.names.namespace" .context) (include "common.names.clusterDomain" .context) -}}
+{{- end -}}
+
+{{/* Namespace of every object: global.namespaceOverride, else the release's. */}}
+{{- define "common.names.namespace" -}}
+{{- $global := .Values.global | default dict -}}
+{{- (get $global "namespaceOverride") | default .Release.Namespace -}}
 {{- end -}}

@@ -16,9 +16,10 @@ apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
   name: {{ include "common.names.component" $sel }}
-  namespace: {{ $ctx.Release.Namespace }}
+  namespace: {{ include "common.names.namespace" $ctx }}
   labels:
     {{- include "common.labels.standard" $sel | nindent 4 }}
+  {{- include "common.annotations" (dict "context" $ctx) | nindent 2 }}
 spec:
   podSelector:
     matchLabels:
@@ -68,6 +69,10 @@ spec:
     {{- end }}
     {{- with .toPeers }}
     {{- . | nindent 4 }}
+    {{- end }}
+    {{- if $ctx.Values.networkPolicy.allowExternalEgress }}
+    # networkPolicy.allowExternalEgress: any destination (external APIs, SMTP, an IdP...).
+    - {}
     {{- end }}
 {{- end }}
 {{- end -}}

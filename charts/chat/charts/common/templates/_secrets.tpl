@@ -5,7 +5,7 @@ Returns the base64 value. `helm template` and --dry-run have no cluster, so they
 a new value; the Secret in the cluster keeps its first one.
 */}}
 {{- define "common.secrets.keep" -}}
-{{- $existing := lookup "v1" "Secret" .context.Release.Namespace .name -}}
+{{- $existing := lookup "v1" "Secret" (include "common.names.namespace" .context) .name -}}
 {{- if and $existing $existing.data (hasKey $existing.data .key) -}}
 {{- index $existing.data .key -}}
 {{- else -}}

@@ -9,9 +9,10 @@ apiVersion: v1
 kind: Service
 metadata:
   name: {{ printf "%s%s" (include "common.names.component" $sel) (.nameSuffix | default "") }}
-  namespace: {{ .context.Release.Namespace }}
+  namespace: {{ include "common.names.namespace" .context }}
   labels:
     {{- include "common.labels.standard" $meta | nindent 4 }}
+  {{- include "common.annotations" (dict "context" .context) | nindent 2 }}
 spec:
   {{- if .headless }}
   type: ClusterIP
