@@ -70,20 +70,6 @@ export async function startService(config: AppConfig, features: (c: AppConfig) =
   app.useBodyParser('json', { limit: '32kb' });
   app.set('trust proxy', config.TRUST_PROXY);
   app.disable('x-powered-by');
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        // No upgrade-insecure-requests: kind and minikube serve plain http on a NodePort.
-        directives: {
-          defaultSrc: ["'self'"],
-          connectSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          upgradeInsecureRequests: null,
-        },
-      },
-    }),
-  );
   const origins = (config.CORS_ORIGIN ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -92,6 +78,9 @@ export async function startService(config: AppConfig, features: (c: AppConfig) =
   serveClient(app, config);
   applyServerTimeouts(app.getHttpServer() as HttpServer, config);
 
+  // Socket.IO attaches its request handler during init; ours goes in front of it after.
+  await app.init();
+  applySecurityHeaders(app.getHttpServer() as HttpServer);
   await app.listen(config.PORT, config.HOST);
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
@@ -108,6 +97,28 @@ export async function startService(config: AppConfig, features: (c: AppConfig) =
       await embedded?.stop();
     })());
   return { app, config, url, close };
+}
+
+/**
+ * The security headers of every answer: the API's, the client's files, and Socket.IO's own
+ * (its errors never pass through Express). No inline styles or scripts; the gateway's nginx
+ * sends the same set (docker/nginx/chat.conf.template; a test compares them).
+ */
+export const securityHeaders = helmet({
+  contentSecurityPolicy: {
+    // No upgrade-insecure-requests: kind and minikube serve plain http on a NodePort.
+    directives: {
+      defaultSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      styleSrc: ["'self'"],
+      upgradeInsecureRequests: null,
+    },
+  },
+});
+
+function applySecurityHeaders(server: HttpServer) {
+  server.prependListener('request', (req, res) => securityHeaders(req, res, () => undefined));
 }
 
 /**
