@@ -9,6 +9,10 @@ export interface AuthUser {
   id: string;
   username: string;
   displayName: string;
+  /** The token family (login session) the access token belongs to, when it names one. */
+  sessionId?: string;
+  /** When the access token expires (ms since the epoch). */
+  expiresAt?: number;
 }
 
 export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthUser => {

@@ -48,6 +48,12 @@ const sign = {
   JWT_PRIVATE_KEY: z.string().min(1).optional(),
   JWT_PRIVATE_KEY_FILE: z.string().min(1).optional(),
   JWT_KEY_ID: z.string().min(1).max(64).optional(),
+  /**
+   * Keys retired by a rotation, still published in the JWKS (never used to sign) so tokens
+   * they signed verify until they expire: one or more PEM blocks (public or private).
+   */
+  JWT_PREVIOUS_KEYS: z.string().min(1).optional(),
+  JWT_PREVIOUS_KEYS_FILE: z.string().min(1).optional(),
   JWT_ISSUER: verify.JWT_ISSUER,
   JWT_AUDIENCE: verify.JWT_AUDIENCE,
   ACCESS_TOKEN_TTL_SECONDS: int(30, 86_400).default(900),
@@ -78,6 +84,8 @@ const chat = {
   SEND_RATE_LIMIT: int(1, 1_000_000).default(50),
   /** Concurrent sends written in one transaction, at most; 1 writes each send on its own. */
   SEND_BATCH_MAX: int(1, 1000).default(64),
+  /** After `auth:expired`, how long a socket has to send `auth:refresh` before it is disconnected. */
+  SOCKET_REAUTH_GRACE_MS: int(0, 300_000).default(10_000),
 };
 
 const allInOne = {
