@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { createClient } from 'redis';
 import { io, type Socket } from 'socket.io-client';
 import { startService, type Service } from '../src/common/app.js';
 import { parseConfig, type Role } from '../src/common/config/config.schema.js';
@@ -131,4 +132,43 @@ export function freePort(): Promise<number> {
     });
     s.on('error', reject);
   });
+}
+
+/** The Redis multi-replica suites use: REDIS_URL, or the one on 127.0.0.1:6379. */
+export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Whether that Redis answers; says so when it does not (the suite is then skipped). */
+export async function redisAvailable(suite: string): Promise<boolean> {
+  const c = createClient({ url: redisUrl, socket: { connectTimeout: 1000, reconnectStrategy: false } });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    await c.ping();
+    await c.quit();
+    return true;
+  } catch {
+    process.stdout.write(`\n${suite}: no Redis at ${redisUrl}; the multi-replica suite is skipped\n`);
+    return false;
+  }
+}
+
+/** Leaves nothing behind in the shared Redis. */
+export async function dropKeys(prefix: string) {
+  const c = createClient({ url: redisUrl });
+  await c.connect();
+  for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 200 })) if (keys.length) await c.del(keys);
+  await c.quit();
+}
+
+/** An all-in-one (a) and a chat-only replica (b) on the shared Redis; close() also drops their keys. */
+export async function startReplicas(prefix: string, env: Record<string, string> = {}, allEnv: Record<string, string> = {}) {
+  const shared = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, ...env };
+  const a = await start('all', { ...shared, ...allEnv });
+  const b = await start('chat', { ...shared, AUTH_JWKS_URL: `${a.url}/api/auth/jwks.json` });
+  const close = async () => {
+    await b.close();
+    await a.close();
+    await dropKeys(prefix);
+  };
+  return { a, b, close };
 }

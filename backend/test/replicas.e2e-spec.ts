@@ -2,36 +2,28 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createClient } from 'redis';
 import type { Service } from '../src/common/app.js';
 import type { AuthResult, Message, Room } from '../src/contract/events.js';
-import { ClientSocket, client, collect, connect, freePort, next, register, sleep, start } from './harness.js';
+import {
+  ClientSocket,
+  client,
+  collect,
+  connect,
+  dropKeys,
+  freePort,
+  next,
+  redisAvailable,
+  redisUrl,
+  register,
+  sleep,
+  start,
+  startReplicas,
+} from './harness.js';
 
 // Several chat replicas on one Redis and one PostgreSQL. Needs a Redis: REDIS_URL, or the
 // one on 127.0.0.1:6379; the suite is skipped (and says so) when none answers.
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const redisUp = await (async () => {
-  const c = createClient({ url: redisUrl, socket: { connectTimeout: 1000, reconnectStrategy: false } });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    await c.ping();
-    await c.quit();
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!redisUp) process.stdout.write(`\nreplicas.e2e-spec: no Redis at ${redisUrl}; the multi-replica suite is skipped\n`);
+const redisUp = await redisAvailable('replicas.e2e-spec');
 const describeWithRedis = redisUp ? describe : describe.skip;
-
-/** Leaves nothing behind in the shared Redis. */
-async function dropKeys(prefix: string) {
-  const c = createClient({ url: redisUrl });
-  await c.connect();
-  for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 200 })) if (keys.length) await c.del(keys);
-  await c.quit();
-}
 
 describeWithRedis('two chat replicas on the Redis adapter', () => {
   const prefix = `t${randomUUID().slice(0, 8)}`;
@@ -46,20 +38,16 @@ describeWithRedis('two chat replicas on the Redis adapter', () => {
     return s;
   };
 
+  let close: () => Promise<void>;
+
   beforeAll(async () => {
-    const shared = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, SEND_RATE_LIMIT: '100000' };
-    a = await start('all', shared);
-    b = await start('chat', { ...shared, AUTH_JWKS_URL: `${a.url}/api/auth/jwks.json` });
+    ({ a, b, close } = await startReplicas(prefix, { SEND_RATE_LIMIT: '100000' }));
     [alice, bob] = await Promise.all([register(a.url, 'ra'), register(a.url, 'rb')]);
   });
   afterEach(() => {
     for (const s of sockets.splice(0)) s.close();
   });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-    await dropKeys(prefix);
-  });
+  afterAll(() => close?.());
 
   const sharedRoom = async (): Promise<Room> => {
     const r = (await client(a.url)('POST', '/api/chat/rooms', { token: alice.accessToken, body: { name: 'x', kind: 'public' } })).body;

@@ -19,6 +19,8 @@ let server;
 let port;
 let dataDir;
 let browser;
+/** Content-Security-Policy violations reported by any page (console and securitypolicyviolation). */
+const cspViolations = [];
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -74,8 +76,19 @@ async function test(name, fn) {
   }
 }
 
+/** Records every CSP violation of the context's pages. */
+async function watchCsp(context, label) {
+  await context.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),
+  );
+  context.on('console', (m) => {
+    if (/Content Security Policy|CSP violation/i.test(m.text())) cspViolations.push(`${label}: ${m.text()}`);
+  });
+}
+
 async function newUser(label) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  await watchCsp(context, label);
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log(`    [${label} page error] ${e.message}`));
   await page.goto(base());
@@ -153,6 +166,33 @@ async function main() {
   const ann = await newUser('ann');
   const ben = await newUser('ben');
   const roomName = uniq('lobby');
+
+  await test('no token is readable from JavaScript: the refresh token is an HttpOnly cookie, storage holds none', async () => {
+    const seen = await ann.page.evaluate(() => ({
+      cookie: document.cookie,
+      storage: [...Object.entries(localStorage), ...Object.entries(sessionStorage)].map(([k, v]) => `${k}=${v}`).join(' '),
+    }));
+    const tokenLike = /eyJ|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.|refresh|access/i;
+    expect(!tokenLike.test(seen.cookie), `document.cookie: ${seen.cookie}`);
+    expect(!tokenLike.test(seen.storage), `storage: ${seen.storage}`);
+    const cookies = await ann.context.cookies();
+    const refresh = cookies.find((c) => c.name === 'chat_refresh');
+    expect(refresh, `cookies: ${cookies.map((c) => c.name).join(', ')}`);
+    expect(refresh.httpOnly && refresh.sameSite === 'Strict' && refresh.path === '/api/auth', `cookie flags ${JSON.stringify(refresh)}`);
+  });
+
+  await test('the CSP check works: an injected inline style is refused and reported', async () => {
+    const ctx = await browser.newContext();
+    const before = cspViolations.length;
+    await watchCsp(ctx, 'probe');
+    const p = await ctx.newPage();
+    await p.goto(base());
+    await p.evaluate(() => document.head.insertAdjacentHTML('beforeend', '<style>body { outline: 1px solid red }</style>'));
+    await sleep(300);
+    expect(cspViolations.length > before, 'the injected inline style was not reported');
+    cspViolations.splice(before);
+    await ctx.close();
+  });
 
   await test('register errors are shown next to the field', async () => {
     const ctx = await browser.newContext();
@@ -343,6 +383,7 @@ async function main() {
 
   await test('usable on a phone-sized screen', async () => {
     const ctx = await browser.newContext({ viewport: { width: 375, height: 720 }, isMobile: true, hasTouch: true });
+    await watchCsp(ctx, 'phone');
     const p = await ctx.newPage();
     await p.goto(base());
     await p.getByTestId('tab-register').click();
@@ -360,9 +401,17 @@ async function main() {
     await ctx.close();
   });
 
+  await test('no page reported a Content-Security-Policy violation', async () => {
+    expect(cspViolations.length === 0, cspViolations.join('\n'));
+  });
+
   await test('logging out returns to the login screen and forgets the session', async () => {
     await ben.page.getByTestId('logout').click();
     await ben.page.getByTestId('auth-form').waitFor();
+    // The screen changes at once; the logout answer clears the cookie a moment later.
+    const cookieLeft = async () => (await ben.context.cookies()).some((c) => c.name === 'chat_refresh');
+    for (let i = 0; i < 30 && (await cookieLeft()); i++) await sleep(100);
+    expect(!(await cookieLeft()), 'the refresh cookie outlived the logout');
     await ben.page.reload();
     await ben.page.getByTestId('auth-form').waitFor();
   });

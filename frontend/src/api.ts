@@ -1,6 +1,9 @@
-import type { AuthResult, ErrorBody, User } from '@contract/events';
+import type { BrowserAuthResult, ErrorBody, User } from '@contract/events';
 
-const STORAGE_KEY = 'chat.session';
+/** A hint (no token, no user data) that a session cookie may exist, so a first visit skips the refresh call. */
+const HINT_KEY = 'chat.signedIn';
+/** Asks the server to keep the refresh token in its HttpOnly cookie, out of reach of scripts. */
+const COOKIE_MODE = { 'x-chat-session': 'cookie' };
 
 export class ApiError extends Error {
   constructor(
@@ -19,32 +22,23 @@ export class ApiError extends Error {
 type Listener = () => void;
 
 /**
- * The session: the refresh token survives reloads (localStorage); the access token lives in
- * memory and is refreshed a minute before it expires. Refreshes are single-flight because
- * the server rotates the refresh token and treats a replay as theft.
+ * The session: the refresh token lives in an HttpOnly cookie that scripts cannot read (the
+ * server sets it when asked with `X-Chat-Session: cookie`); the access token lives in memory
+ * only and is refreshed a minute before it expires, and after a reload. Refreshes are
+ * single-flight because the server rotates the refresh token and treats a replay as theft.
  */
 export class Session {
   user: User | null = null;
   accessToken: string | null = null;
-  private refreshToken: string | null = null;
   private timer?: ReturnType<typeof setTimeout>;
   private inFlight?: Promise<boolean>;
   private readonly listeners = new Set<Listener>();
 
-  constructor(private readonly storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> = localStorage) {
-    try {
-      const saved = JSON.parse(storage.getItem(STORAGE_KEY) ?? 'null') as { refreshToken: string; user: User } | null;
-      if (saved?.refreshToken) {
-        this.refreshToken = saved.refreshToken;
-        this.user = saved.user;
-      }
-    } catch {
-      storage.removeItem(STORAGE_KEY);
-    }
-  }
+  constructor(private readonly storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> = localStorage) {}
 
-  get hasRefreshToken() {
-    return this.refreshToken !== null;
+  /** Whether a reload should try the cookie (the page was signed in before). */
+  get mayHaveCookie() {
+    return this.storage.getItem(HINT_KEY) === '1';
   }
 
   onChange(fn: Listener) {
@@ -53,25 +47,27 @@ export class Session {
   }
 
   async register(username: string, password: string, displayName?: string) {
-    this.adopt(await request<AuthResult>('POST', '/api/auth/register', { body: { username, password, ...(displayName ? { displayName } : {}) } }));
+    const body = { username, password, ...(displayName ? { displayName } : {}) };
+    this.adopt(await request<BrowserAuthResult>('POST', '/api/auth/register', { body, headers: COOKIE_MODE }));
   }
 
   async login(username: string, password: string) {
-    this.adopt(await request<AuthResult>('POST', '/api/auth/login', { body: { username, password } }));
+    this.adopt(await request<BrowserAuthResult>('POST', '/api/auth/login', { body: { username, password }, headers: COOKIE_MODE }));
   }
 
   async logout() {
-    const token = this.refreshToken;
     this.clear();
-    if (token) await request('POST', '/api/auth/logout', { body: { refreshToken: token } }).catch(() => undefined);
+    await request('POST', '/api/auth/logout', { headers: COOKIE_MODE }).catch(() => undefined);
   }
 
-  /** Gets a new token pair; false (and logged out) when the refresh token is no longer valid. */
+  /** Gets a new access token (the cookie rotates too); false (and logged out) when the session is over. */
   refresh(): Promise<boolean> {
     this.inFlight ??= (async () => {
-      if (!this.refreshToken) return false;
       try {
-        this.adopt(await request<AuthResult>('POST', '/api/auth/refresh', { body: { refreshToken: this.refreshToken } }));
+        // One refresh at a time across tabs too: two tabs presenting the same cookie at once
+        // would look like a replay and end the session.
+        const call = () => request<BrowserAuthResult>('POST', '/api/auth/refresh', { headers: COOKIE_MODE });
+        this.adopt(await (typeof navigator !== 'undefined' && navigator.locks ? navigator.locks.request('chat.refresh', call) : call()));
         return true;
       } catch (e) {
         if (e instanceof ApiError && (e.status === 401 || e.status === 400)) this.clear();
@@ -92,11 +88,10 @@ export class Session {
     }
   }
 
-  private adopt(r: AuthResult) {
+  private adopt(r: BrowserAuthResult) {
     this.user = r.user;
     this.accessToken = r.accessToken;
-    this.refreshToken = r.refreshToken;
-    this.storage.setItem(STORAGE_KEY, JSON.stringify({ refreshToken: r.refreshToken, user: r.user }));
+    this.storage.setItem(HINT_KEY, '1');
     clearTimeout(this.timer);
     const refreshIn = Math.max(5, r.expiresIn - 60) * 1000;
     this.timer = setTimeout(() => void this.refresh(), refreshIn);
@@ -107,8 +102,7 @@ export class Session {
     clearTimeout(this.timer);
     this.user = null;
     this.accessToken = null;
-    this.refreshToken = null;
-    this.storage.removeItem(STORAGE_KEY);
+    this.storage.removeItem(HINT_KEY);
     this.emit();
   }
 
@@ -117,8 +111,12 @@ export class Session {
   }
 }
 
-export async function request<T = unknown>(method: string, path: string, opts: { body?: unknown; token?: string } = {}): Promise<T> {
-  const headers: Record<string, string> = {};
+export async function request<T = unknown>(
+  method: string,
+  path: string,
+  opts: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
+): Promise<T> {
+  const headers: Record<string, string> = { ...opts.headers };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let res: Response;

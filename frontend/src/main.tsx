@@ -10,7 +10,7 @@ const session = new Session();
 
 function App() {
   useSubscription(session);
-  const [booting, setBooting] = useState(session.hasRefreshToken);
+  const [booting, setBooting] = useState(session.mayHaveCookie);
   const [store, setStore] = useState<ChatStore | null>(null);
 
   useEffect(() => {

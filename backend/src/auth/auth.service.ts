@@ -7,6 +7,7 @@ import { InjectConfig } from '../common/config/config.module.js';
 import type { AppConfig } from '../common/config/config.schema.js';
 import { isUniqueViolation, returning } from '../common/database/sql.js';
 import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
+import { SessionRevocations } from '../common/auth/session-revocations.js';
 import type { AuthResult, User } from '../contract/events.js';
 import { KeysService } from './keys.service.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
@@ -45,6 +46,7 @@ export class AuthService {
     private readonly jwt: JwtService,
     private readonly keys: KeysService,
     private readonly limiter: RateLimiter,
+    private readonly revocations: SessionRevocations,
   ) {}
 
   async register(input: { username: string; password: string; displayName?: string }, ip: string): Promise<AuthResult> {
@@ -92,7 +94,7 @@ export class AuthService {
       if (token.used_at) {
         // A spent token came back: someone holds a copy. Revoke the whole family.
         await this.revokeFamily(tx, token.family_id);
-        return { error: true as const };
+        return { error: true as const, revoked: token };
       }
       await tx.query(`UPDATE auth.refresh_tokens SET used_at = now() WHERE id = $1`, [token.id]);
       const [account] = await tx.query<AccountRow[]>(
@@ -103,7 +105,10 @@ export class AuthService {
       if (!account) return { error: true as const };
       return { result: await this.issue(tx, this.userOf(account), token.family_id) };
     });
-    if ('error' in outcome) throw new UnauthorizedException(BAD_REFRESH);
+    if ('error' in outcome) {
+      if ('revoked' in outcome && outcome.revoked) await this.announce(outcome.revoked);
+      throw new UnauthorizedException(BAD_REFRESH);
+    }
     return outcome.result;
   }
 
@@ -111,13 +116,21 @@ export class AuthService {
     const parsed = this.parseRefresh(presented);
     if (!parsed) return;
     const [token] = await this.db.query<TokenRow[]>(`SELECT * FROM auth.refresh_tokens WHERE id = $1`, [parsed.id]);
-    if (token && this.matches(token, parsed.secret)) await this.revokeFamily(this.db.manager, token.family_id);
+    if (!token || !this.matches(token, parsed.secret)) return;
+    await this.revokeFamily(this.db.manager, token.family_id);
+    await this.announce(token);
+  }
+
+  /** After commit: the family's sockets are cut on every replica, its access tokens refused there. */
+  private announce(token: TokenRow) {
+    return this.revocations.revoke({ sessionId: token.family_id, userId: token.user_id }, this.config.ACCESS_TOKEN_TTL_SECONDS! + 60);
   }
 
   private async issue(tx: EntityManager, user: User, familyId: string): Promise<AuthResult> {
     const ttl = this.config.ACCESS_TOKEN_TTL_SECONDS!;
     const accessToken = await this.jwt.signAsync(
-      { sub: user.id, username: user.username, displayName: user.displayName },
+      // sid: the token family, so a socket knows which login session it belongs to.
+      { sub: user.id, username: user.username, displayName: user.displayName, sid: familyId },
       {
         algorithm: 'ES256',
         privateKey: this.keys.signingPem,

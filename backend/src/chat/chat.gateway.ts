@@ -2,15 +2,16 @@ import { Logger } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
-import { InvalidToken, TokenVerifier } from '../common/auth/token-verifier.js';
+import { InvalidToken } from '../common/auth/token-verifier.js';
 import type { AuthUser } from '../common/auth/public.decorator.js';
 import { MetricsService } from '../common/metrics/metrics.service.js';
 import { CLIENT_EVENTS, type Ack, type AckError, type ClientToServerEvents, type ServerToClientEvents } from '../contract/events.js';
-import { ReadPayload, SendPayload, SyncPayload, TypingPayload } from '../contract/schemas.js';
+import { AuthRefreshPayload, ReadPayload, SendPayload, SyncPayload, TypingPayload } from '../contract/schemas.js';
 import { ChatService } from './chat.service.js';
 import { PresenceService } from './presence.service.js';
 import { ChatServer, RealtimeService, roomChannel, userChannel } from './realtime.service.js';
 import { ackError, parsePayload } from './socket-ack.js';
+import { SocketSessions } from './socket-sessions.service.js';
 
 type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { user: AuthUser; rooms: string[] }>;
 
@@ -29,12 +30,13 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly chat: ChatService,
     private readonly realtime: RealtimeService,
     private readonly presence: PresenceService,
-    private readonly verifier: TokenVerifier,
+    private readonly sessions: SocketSessions,
     private readonly metrics: MetricsService,
   ) {}
 
   afterInit(server: ChatServer) {
     this.realtime.attach(server);
+    this.sessions.attach(server);
     // Users left behind by a replica that went away, and who did not come back elsewhere.
     this.presence.onOffline((userId) => {
       this.chat.roomIdsOf(userId).then(
@@ -45,8 +47,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     // Rooms are looked up before the connection completes, so the socket is subscribed
     // by the time the client sees `connect` and emits its first event.
     server.use((socket, next) => {
-      this.verifier
-        .verify((socket.handshake.auth as { token?: unknown } | undefined)?.token)
+      this.sessions
+        .authenticate((socket.handshake.auth as { token?: unknown } | undefined)?.token)
         .then(async (user) => {
           (socket as ChatSocket).data.user = user;
           (socket as ChatSocket).data.rooms = await this.chat.roomIdsOf(user.id);
@@ -67,6 +69,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       ack(UNKNOWN_EVENT);
     });
     this.metrics.socketConnections.inc();
+    this.sessions.watch(socket);
     void socket.join([userChannel(user.id), ...rooms.map(roomChannel)]);
     let registered: Promise<boolean> | undefined;
     socket.on('disconnecting', () => {
@@ -121,6 +124,11 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   @SubscribeMessage('sync')
   sync(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: unknown) {
     return this.handle('sync', SyncPayload, payload, async (p) => ({ ok: true as const, rooms: await this.chat.sync(socket.data.user.id, p.rooms) }));
+  }
+
+  @SubscribeMessage('auth:refresh')
+  reauth(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: unknown) {
+    return this.handle('auth:refresh', AuthRefreshPayload, payload, (p) => this.sessions.reauth(socket, p.token));
   }
 
   private async handle<S extends z.ZodType, R extends object>(

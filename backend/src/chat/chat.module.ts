@@ -4,9 +4,10 @@ import { ChatGateway } from './chat.gateway.js';
 import { ChatService } from './chat.service.js';
 import { PresenceService } from './presence.service.js';
 import { RealtimeService } from './realtime.service.js';
+import { SocketSessions } from './socket-sessions.service.js';
 
 @Module({
   controllers: [ChatController],
-  providers: [ChatService, ChatGateway, RealtimeService, PresenceService],
+  providers: [ChatService, ChatGateway, RealtimeService, PresenceService, SocketSessions],
 })
 export class ChatModule {}

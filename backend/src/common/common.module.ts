@@ -11,6 +11,7 @@ import { LifecycleService } from './lifecycle.service.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { RateLimiter } from './ratelimit/rate-limiter.js';
 import { RedisModule } from './redis/redis.module.js';
+import { SessionRevocations } from './auth/session-revocations.js';
 
 /** What every service shares: config, database, Redis, health, metrics, errors, limits, shutdown. */
 @Global()
@@ -21,8 +22,8 @@ export class CommonModule implements NestModule {
       module: CommonModule,
       imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions(config)), RedisModule.forRoot()],
       controllers: [HealthController],
-      providers: [MetricsService, RateLimiter, LifecycleService, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
-      exports: [MetricsService, RateLimiter, LifecycleService],
+      providers: [MetricsService, RateLimiter, LifecycleService, SessionRevocations, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
+      exports: [MetricsService, RateLimiter, LifecycleService, SessionRevocations],
     };
   }
 

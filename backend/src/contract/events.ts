@@ -43,12 +43,15 @@ export interface AuthResult {
   expiresIn: number;
 }
 
+/** What register, login and refresh answer a browser that keeps the refresh token in the cookie. */
+export type BrowserAuthResult = Omit<AuthResult, 'refreshToken'>;
+
 export interface Page {
   messages: Message[];
   hasMore: boolean;
 }
 
-export type AckErrorCode = 'bad_request' | 'forbidden' | 'not_found' | 'rate_limited' | 'too_large' | 'unavailable' | 'internal';
+export type AckErrorCode = 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'rate_limited' | 'too_large' | 'unavailable' | 'internal';
 
 export interface AckError {
   ok: false;
@@ -66,10 +69,12 @@ export interface ClientToServerEvents {
   typing: (p: { roomId: string; typing: boolean }, ack: (a: Ack) => void) => void;
   read: (p: { roomId: string; seq: number }, ack: (a: Ack) => void) => void;
   sync: (p: { rooms: Array<{ roomId: string; afterSeq: number }> }, ack: (a: Ack<{ rooms: SyncRoom[] }>) => void) => void;
+  /** A new access token for this open connection (same user); `unauthorized` when it does not verify. */
+  'auth:refresh': (p: { token: string }, ack: (a: Ack<{ expiresAt: string }>) => void) => void;
 }
 
 /** Every client → server event name, at run time (the gateway acks anything else as unknown). */
-export const CLIENT_EVENTS = ['message:send', 'typing', 'read', 'sync'] as const satisfies ReadonlyArray<keyof ClientToServerEvents>;
+export const CLIENT_EVENTS = ['message:send', 'typing', 'read', 'sync', 'auth:refresh'] as const satisfies ReadonlyArray<keyof ClientToServerEvents>;
 // Fails to compile when an event is added to the map but not to the list.
 export type MissingClientEvents = Exclude<keyof ClientToServerEvents, (typeof CLIENT_EVENTS)[number]> extends never ? true : never;
 export const allClientEventsListed: MissingClientEvents = true;
@@ -80,6 +85,8 @@ export interface ServerToClientEvents {
   typing: (t: { roomId: string; userId: string; username: string; typing: boolean }) => void;
   presence: (p: { userId: string; online: boolean }) => void;
   'room:added': (r: Room) => void;
+  /** The connection's access token expired: send `auth:refresh` within graceMs or be disconnected. */
+  'auth:expired': (p: { graceMs: number }) => void;
 }
 
 export interface ErrorBody {

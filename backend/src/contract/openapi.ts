@@ -32,7 +32,8 @@ const Message = z.object({
   editedAt: time.nullable(),
   deleted: z.boolean(),
 });
-const AuthResult = z.object({ user: User, accessToken: z.string(), refreshToken: z.string(), expiresIn: z.int() });
+// refreshToken is left out (it is in the cookie) when the request carried X-Chat-Session: cookie.
+const AuthResult = z.object({ user: User, accessToken: z.string(), refreshToken: z.string().optional(), expiresIn: z.int() });
 const Page = z.object({ messages: z.array(Message), hasMore: z.boolean() });
 const ErrorBody = z.object({
   statusCode: z.int(),
@@ -51,6 +52,14 @@ const queryParams = (schema: z.ZodObject) =>
   Object.entries((strip(json(schema, 'output')) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema }));
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const secured = { security: [{ bearer: [] }] };
+const sessionHeader = {
+  name: 'X-Chat-Session',
+  in: 'header',
+  required: false,
+  description:
+    'Browsers send `cookie`: the refresh token is set as the HttpOnly, SameSite=Strict cookie `chat_refresh` (path /api/auth) instead of the JSON, and refresh/logout read it from there (then `{}` or no body)',
+  schema: { type: 'string', enum: ['cookie'] },
+};
 
 type Op = Record<string, unknown>;
 const op = (summary: string, o: Op): Op => ({ summary, ...o });
@@ -59,24 +68,31 @@ export function openApiDocument() {
   const paths: Record<string, Record<string, Op>> = {
     '/api/auth/register': {
       post: op('Create an account', {
+        parameters: [sessionHeader],
         requestBody: body(S.RegisterBody),
-        responses: { 201: { description: 'registered', ...content(ref('AuthResult')) }, ...errors(400, 409, 429) },
+        responses: { 201: { description: 'registered', ...content(ref('AuthResult')) }, ...errors(400, 403, 409, 429) },
       }),
     },
     '/api/auth/login': {
       post: op('Log in', {
+        parameters: [sessionHeader],
         requestBody: body(S.LoginBody),
-        responses: { 200: { description: 'logged in', ...content(ref('AuthResult')) }, ...errors(400, 401, 429) },
+        responses: { 200: { description: 'logged in', ...content(ref('AuthResult')) }, ...errors(400, 401, 403, 429) },
       }),
     },
     '/api/auth/refresh': {
       post: op('Rotate the refresh token; a spent token revokes its family', {
-        requestBody: body(S.RefreshBody),
-        responses: { 200: { description: 'a new pair', ...content(ref('AuthResult')) }, ...errors(400, 401) },
+        parameters: [sessionHeader],
+        requestBody: { ...body(S.SessionBody), required: false },
+        responses: { 200: { description: 'a new pair', ...content(ref('AuthResult')) }, ...errors(400, 401, 403) },
       }),
     },
     '/api/auth/logout': {
-      post: op('Revoke the token family', { requestBody: body(S.RefreshBody), responses: { 204: { description: 'revoked' }, ...errors(400) } }),
+      post: op('Revoke the token family (its sockets are disconnected)', {
+        parameters: [sessionHeader],
+        requestBody: { ...body(S.SessionBody), required: false },
+        responses: { 204: { description: 'revoked' }, ...errors(400, 403) },
+      }),
     },
     '/api/auth/jwks.json': { get: op('Public keys that verify access tokens', { responses: { 200: { description: 'JWKS' } } }) },
     '/api/users/me': {

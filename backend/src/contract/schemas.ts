@@ -58,6 +58,8 @@ export const LoginBody = z.strictObject({
   password: text().min(1).max(LIMITS.password.max),
 });
 export const RefreshBody = z.strictObject({ refreshToken: text().min(1).max(512) });
+/** Refresh and logout: the body token, or none when a browser sends it as the session cookie. */
+export const SessionBody = z.strictObject({ refreshToken: RefreshBody.shape.refreshToken.optional() });
 
 export const UpdateProfileBody = z.strictObject({ displayName });
 export const UserSearchQuery = z.strictObject({
@@ -85,6 +87,7 @@ export const IdParam = uuid;
 export const SendPayload = z.strictObject({ roomId: uuid, body: messageBody, clientId });
 export const TypingPayload = z.strictObject({ roomId: uuid, typing: z.boolean() });
 export const ReadPayload = z.strictObject({ roomId: uuid, seq });
+export const AuthRefreshPayload = z.strictObject({ token: text().min(1).max(4096) });
 export const SyncPayload = z.strictObject({
   rooms: z.array(z.strictObject({ roomId: uuid, afterSeq: seq })).max(LIMITS.syncRooms),
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Service } from '../../src/common/app.js';
 import { CLIENT_EVENTS, type AuthResult, type Message, type Room } from '../../src/contract/events.js';
-import { ReadPayload, SendPayload, SyncPayload, TypingPayload } from '../../src/contract/schemas.js';
+import { AuthRefreshPayload, ReadPayload, SendPayload, SyncPayload, TypingPayload } from '../../src/contract/schemas.js';
 import { ClientSocket, client, connect, register, start } from '../harness.js';
 import { type Json, type Rng, type Schema, anyJson, fromSchema, prng, randomString } from './generate.js';
 
@@ -23,6 +23,7 @@ const PAYLOADS: Record<(typeof CLIENT_EVENTS)[number], z.ZodType> = {
   typing: TypingPayload,
   read: ReadPayload,
   sync: SyncPayload,
+  'auth:refresh': AuthRefreshPayload,
 };
 const socketSchemas = Object.fromEntries(Object.entries(PAYLOADS).map(([k, v]) => [k, z.toJSONSchema(v, { io: 'input', unrepresentable: 'any' }) as Schema]));
 
