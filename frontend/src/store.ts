@@ -2,6 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, Message, Page, Room, ServerToClientEvents, User, UserSummary } from '@contract/events';
 import { Session } from './api';
 import { addPending, firstSeq, lastSeq, markFailed, markPending, merge, pendingMessage, unsent, type ChatMessage } from './messages';
+import { Outbox } from './outbox';
 
 type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type Connection = 'connecting' | 'online' | 'offline';
@@ -30,6 +31,16 @@ export class ChatStore {
 
   private socket?: ChatSocket;
   private readonly listeners = new Set<() => void>();
+  private unwatchSession?: () => void;
+  /** Sends one message at a time per room, in the order typed (see outbox.ts). */
+  private readonly outbox = new Outbox({
+    send: (m) => this.socket!.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', { roomId: m.roomId, body: m.body, clientId: m.clientId }),
+    connected: () => Boolean(this.socket?.connected),
+    stillPending: (m) => (this.messages.get(m.roomId) ?? []).some((x) => x.clientId === m.clientId && x.pending),
+    delivered: (message) => this.receive([message]),
+    failed: (m, reason) => this.fail(m, reason),
+    wait: (ms) => new Promise((r) => setTimeout(r, ms)),
+  });
   private typingSentAt = 0;
 
   constructor(readonly session: Session) {}
@@ -53,6 +64,7 @@ export class ChatStore {
   }
 
   stop() {
+    this.unwatchSession?.();
     this.socket?.removeAllListeners();
     this.socket?.close();
     this.socket = undefined;
@@ -91,6 +103,21 @@ export class ChatStore {
       // A refused handshake is not retried automatically either.
       if (!socket.active) setTimeout(() => socket.connect(), 1000);
     });
+    // The connection lives as long as its access token: hand it every new one, and get one
+    // when the server says it expired (else it disconnects us and we reconnect with a new one).
+    let presented = this.session.accessToken;
+    const reauth = () => {
+      const token = this.session.accessToken;
+      if (!token || token === presented || !socket.connected) return;
+      presented = token;
+      void socket
+        .timeout(ACK_TIMEOUT_MS)
+        .emitWithAck('auth:refresh', { token })
+        .catch(() => undefined);
+    };
+    this.unwatchSession = this.session.onChange(reauth);
+    socket.on('connect', () => (presented = this.session.accessToken));
+    socket.on('auth:expired', () => void this.session.refresh().then((ok) => ok && reauth()));
     socket.on('message:new', (m) => this.receive([m]));
     socket.on('message:updated', (m) => this.receive([m]));
     socket.on('room:added', (room) => {
@@ -132,7 +159,8 @@ export class ChatStore {
           if (r.hasMore) await this.loadNewer(r.roomId);
         }
       }
-      for (const [, list] of this.messages) for (const m of unsent(list)) void this.deliver(m);
+      // Failed ones too, in list order: the outbox keeps each room's order.
+      for (const [, list] of this.messages) for (const m of unsent(list)) void this.deliver(this.retryable(m));
       if (this.activeRoomId) this.markRead(this.activeRoomId);
     } catch (e) {
       this.error = `Could not catch up: ${(e as Error).message}`;
@@ -291,6 +319,13 @@ export class ChatStore {
     if (this.socket?.connected) this.socket.emit('typing', { roomId, typing: false }, () => undefined);
   }
 
+  /** A failed message goes back to pending before it is sent again. */
+  private retryable(m: ChatMessage): ChatMessage {
+    if (!m.failed) return m;
+    this.messages.set(m.roomId, markPending(this.messages.get(m.roomId) ?? [], m.clientId));
+    return { ...m, pending: true, failed: false };
+  }
+
   retry(roomId: string, clientId: string) {
     this.messages.set(roomId, markPending(this.messages.get(roomId) ?? [], clientId));
     this.changed();
@@ -298,16 +333,9 @@ export class ChatStore {
     if (m) void this.deliver(m);
   }
 
-  /** Sends (or resends, same clientId) until acknowledged; the server stores it at most once. */
-  private async deliver(m: ChatMessage) {
-    if (!this.socket?.connected) return; // sent by catchUp() on the next connect
-    try {
-      const ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', { roomId: m.roomId, body: m.body, clientId: m.clientId });
-      if (ack.ok) this.receive([ack.message]);
-      else this.fail(m, ack.error.message);
-    } catch {
-      this.fail(m, 'No answer from the server');
-    }
+  /** Queues (or re-queues, same clientId) a message; the server stores it at most once. */
+  private deliver(m: ChatMessage) {
+    return this.outbox.enqueue(m);
   }
 
   private fail(m: ChatMessage, reason: string) {
