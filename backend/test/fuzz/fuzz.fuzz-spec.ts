@@ -15,7 +15,8 @@ import { type Json, type Rng, type Schema, anyJson, fromSchema, prng, randomStri
 const INPUTS = Number(process.env.FUZZ_INPUTS ?? 1000);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
 const CONCURRENCY = 8;
-const ACK_CODES = new Set(['bad_request', 'forbidden', 'not_found', 'rate_limited', 'too_large', 'unavailable']);
+// The documented ack codes, except internal (unauthorized: auth:refresh with a token that does not verify).
+const ACK_CODES = new Set(['bad_request', 'unauthorized', 'forbidden', 'not_found', 'rate_limited', 'too_large', 'unavailable']);
 
 // Every client event of the map has its payload schema here (the type makes a missing one an error).
 const PAYLOADS: Record<(typeof CLIENT_EVENTS)[number], z.ZodType> = {
