@@ -37,7 +37,8 @@ async function startServer() {
   });
   const exited = new Promise((resolve) => server.once('exit', resolve));
   server.exited = exited;
-  for (let i = 0; i < 150; i++) {
+  // Up to 60 s: the embedded database boots in about 25 s on a busy shared machine.
+  for (let i = 0; i < 600; i++) {
     if (
       await fetch(`${base()}/health/ready`).then(
         (r) => r.ok,
