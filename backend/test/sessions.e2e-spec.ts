@@ -96,6 +96,15 @@ describe('sessions: the refresh-token cookie, socket expiry and logout (one proc
     expect((await post(svc.url, '/api/auth/logout', { ...COOKIE, cookie: `chat_refresh=${c}`, origin: 'https://evil.example' })).status).toBe(403);
     const same = await post(svc.url, '/api/auth/refresh', { ...COOKIE, cookie: `chat_refresh=${c}`, origin: svc.url });
     expect(same.status).toBe(200);
+    // Behind the gateway the browser's scheme and port differ from what this process sees.
+    const proxied = await post(svc.url, '/api/auth/refresh', {
+      ...COOKIE,
+      cookie: `chat_refresh=${cookieOf(same.setCookie)}`,
+      origin: 'https://127.0.0.1:30443',
+      'x-forwarded-proto': 'https',
+    });
+    expect(proxied.status).toBe(200);
+    expect((await post(svc.url, '/api/auth/refresh', { ...COOKIE, cookie: `chat_refresh=${cookieOf(proxied.setCookie)}`, origin: 'null' })).status).toBe(403);
   });
 
   test('logout with the cookie clears it and ends the session', async () => {

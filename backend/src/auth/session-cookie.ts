@@ -61,11 +61,21 @@ export class SessionCookie {
     return { httpOnly: true, secure: req.secure, sameSite: 'strict' as const, path: COOKIE_PATH };
   }
 
-  /** A browser names the page's origin; it must be this server's or an allowed one. */
+  /**
+   * A browser names the page's origin; its host must be the one the request was sent to (or
+   * the origin an allowed one). Host names only: behind the gateway and an ingress the scheme
+   * and port the browser used are not the ones this process sees.
+   */
   private checkOrigin(req: Request) {
     const origin = req.get('origin');
-    if (origin === undefined) return;
-    if (origin === `${req.protocol}://${req.get('host')}` || this.origins.has(origin)) return;
+    if (origin === undefined || this.origins.has(origin)) return;
+    let host: string | undefined;
+    try {
+      host = new URL(origin).hostname;
+    } catch {
+      host = undefined;
+    }
+    if (host !== undefined && host === req.hostname) return;
     throw new ForbiddenException('Cross-site session request refused');
   }
 }
