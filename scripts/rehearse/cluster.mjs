@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { ConfigError, DNS_SERVICE_IP, containerEnv, dnsRecords, dropCounts, podRuleset, quantity, serviceLinks } from './kube.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const EXEC_OVERHEAD_MS = 5000;
 
 /** Runs a command; resolves { code, out } (stdout + stderr). */
 export function sh(cmd, args, { timeoutMs = 0, input } = {}) {
@@ -409,7 +410,9 @@ export class Cluster {
   // ---- kubelet ---------------------------------------------------------------------------
   async probe(pod, cs, probe) {
     const timeout = (probe.timeoutSeconds ?? 1) * 1000;
-    if (probe.exec) return (await sh('podman', ['exec', cs.name, ...probe.exec.command], { timeoutMs: timeout })).code === 0;
+    // `podman exec` starts a whole runtime process, far heavier than kubelet's CRI exec: the
+    // command keeps its timeoutSeconds, plus 5 s for podman itself.
+    if (probe.exec) return (await sh('podman', ['exec', cs.name, ...probe.exec.command], { timeoutMs: timeout + EXEC_OVERHEAD_MS })).code === 0;
     if (probe.httpGet) {
       const port = typeof probe.httpGet.port === 'number' ? probe.httpGet.port : cs.spec.ports?.find((p) => p.name === probe.httpGet.port)?.containerPort;
       const headers = Object.fromEntries((probe.httpGet.httpHeaders ?? []).map((h) => [h.name, h.value]));

@@ -247,6 +247,7 @@ async function install() {
  * when ready: one pod's containers are paused until kubelet's probe marks it not ready.
  */
 async function readinessRound(w) {
+  await cluster.waitReady(cluster.pods, deadline()); // from a steady state
   const pod = w.pods[0];
   const headless = cluster.services.find((s) => s.spec.clusterIP === 'None' && s.spec.selector && selects(s.spec.selector, pod.labels));
   const service = cluster.services.find((s) => s.spec.clusterIP !== 'None' && s.spec.selector && selects(s.spec.selector, pod.labels));
