@@ -20,8 +20,11 @@ save_image() {
     local full=$image first=${image%%/*}
     if [ "$first" = "$image" ]; then full=docker.io/library/$image
     elif [[ $first != *.* && $first != *:* && $first != localhost ]]; then full=docker.io/$image; fi
+    local added=
+    if [ "$full" != "$image" ] && ! podman image exists "$full"; then added=1; fi
     podman tag "$image" "$full"
     podman save --format docker-archive -o "$file" "$full"
+    if [ -n "$added" ]; then podman untag "$full" "$full"; fi # leave the local store as it was
   else
     docker save -o "$file" "$image"
   fi
