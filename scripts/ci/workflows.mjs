@@ -31,7 +31,7 @@ import { ExpressionError, condition, interpolate } from './expressions.mjs';
 
 if (process.argv[2] === '--mutations') await import('./workflows-mutations.mjs'); // exits
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 const args = process.argv.slice(2);
 const opt = { files: [], workspace: 'copy', dir: join(root, '.github/workflows'), repository: 'Chat-K8s/chat', jobs: [] };
 for (let i = 0; i < args.length; i++) {
