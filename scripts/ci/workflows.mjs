@@ -272,7 +272,7 @@ function runJobInstance(wf, id, job, base, needs, matrix, strategy) {
   const jobTemp = join(runDir, 'jobs', `${id}-${randomUUID().slice(0, 8)}`);
   mkdirSync(join(jobTemp, 'temp'), { recursive: true });
   const runner = runnerContext(join(jobTemp, 'temp'));
-  const state = { status: 'success', steps: {}, env: {}, path: [] };
+  const state = { status: 'success', steps: {}, env: {}, path: [], imagePaths: new Set() };
   const contexts = () => ({ ...base, runner, needs, matrix, strategy, steps: state.steps, job: { status: state.status }, env: currentEnv() });
   const ctx = {
     get contexts() {
@@ -314,7 +314,7 @@ function runJobInstance(wf, id, job, base, needs, matrix, strategy) {
     console.log(`\n[workflows] >>> ${id} / ${label}`);
     const stepEnv = {};
     for (const [k, v] of Object.entries(step.env ?? {})) stepEnv[k] = String(interpolate(v, ctx, `${label}: env.${k}`));
-    const env = runnerImage(currentEnv(stepEnv));
+    const env = runnerImage(currentEnv(stepEnv), state.imagePaths);
     const files = {
       env: join(jobTemp, `env-${i}`),
       output: join(jobTemp, `output-${i}`),
@@ -437,14 +437,16 @@ function readKeyValues(file) {
   return out;
 }
 
-function runnerImage(env) {
+function runnerImage(env, printed) {
   const out = { ...env };
   for (const [k, v] of Object.entries(out)) {
     const alts = RUNNER_IMAGE_PATHS[v];
     if (alts && !existsSync(v)) {
       const here = alts.find((a) => existsSync(a));
       if (here) {
-        sub(`env ${k}=${v} (a path of the ubuntu-24.04 image)`, `${here} on this machine`);
+        // Printed once per job (every step of the job gets it).
+        if (!printed.has(k)) sub(`env ${k}=${v} (a path of the ubuntu-24.04 image)`, `${here} on this machine, for every step of this job`);
+        printed.add(k);
         out[k] = here;
       }
     }
