@@ -269,6 +269,7 @@ function prepareWorkspace(id) {
 }
 
 function runJobInstance(wf, id, job, base, needs, matrix, strategy) {
+  const started = Date.now();
   const jobTemp = join(runDir, 'jobs', `${id}-${randomUUID().slice(0, 8)}`);
   mkdirSync(join(jobTemp, 'temp'), { recursive: true });
   const runner = runnerContext(join(jobTemp, 'temp'));
@@ -410,7 +411,7 @@ function runJobInstance(wf, id, job, base, needs, matrix, strategy) {
   }
   const outputs = {};
   for (const [k, v] of Object.entries(job.outputs ?? {})) outputs[k] = String(interpolate(v, ctx, `jobs.${id}.outputs.${k}`));
-  say(`job ${id}${Object.keys(matrix).length ? ` ${JSON.stringify(matrix)}` : ''}: ${state.status}`);
+  say(`job ${id}${Object.keys(matrix).length ? ` ${JSON.stringify(matrix)}` : ''}: ${state.status} (${Math.round((Date.now() - started) / 1000)}s)`);
   if (opt.workspace === 'copy' && !opt.keep) rmSync(dirname(ws), { recursive: true, force: true });
   return { result: state.status, outputs };
 }
