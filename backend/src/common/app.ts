@@ -157,14 +157,24 @@ export async function main(role: Role, features: (c: AppConfig) => ModuleMetadat
     process.exit(1);
   }
   const stop = (signal: string) => {
-    const deadline = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS).unref();
+    const deadline = setTimeout(() => {
+      process.stderr.write(
+        `${JSON.stringify({ level: 'error', context: role, message: 'shutdown took longer than SHUTDOWN_GRACE_MS', ms: config.SHUTDOWN_GRACE_MS })}\n`,
+      );
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS).unref();
     process.stderr.write(`${JSON.stringify({ level: 'log', context: role, message: 'shutting down', signal })}\n`);
     service.close().then(
       () => {
         clearTimeout(deadline);
         process.exit(0);
       },
-      () => process.exit(1),
+      (e: unknown) => {
+        process.stderr.write(
+          `${JSON.stringify({ level: 'error', context: role, message: 'shutdown failed', error: String(e), stack: (e as Error)?.stack })}\n`,
+        );
+        process.exit(1);
+      },
     );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

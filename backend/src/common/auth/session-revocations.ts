@@ -70,6 +70,7 @@ export class SessionRevocations implements OnModuleDestroy {
   }
 
   async onModuleDestroy() {
-    await Promise.allSettled(this.unsubscribe.splice(0).map((u) => u()));
+    // async: a client that already closed may throw at once rather than reject.
+    await Promise.allSettled(this.unsubscribe.splice(0).map(async (u) => u()));
   }
 }
