@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The release workflow's chart steps:
-#   chart-release.sh package <version> <out>   the chart with version and appVersion = <version>
+#   chart-release.sh package <version> <out>   the chart with version, appVersion and images = <version>
+#                                              (OWNER: the images' ghcr.io owner)
 #   chart-release.sh push <version> <out>      helm push to $CHART_REPOSITORY (oci://…)
 #   chart-release.sh notes <version> <file>    release notes with the install commands
 set -euo pipefail
@@ -11,7 +12,12 @@ case "$cmd" in
   package)
     out=${3:?out}
     mkdir -p "$out"
-    helm package charts/chat --version "$version" --app-version "$version" -d "$out"
+    # A copy (symlinks resolved) whose artifacthub.io/images name the images of this release.
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    cp -rL charts/chat "$tmp/chat"
+    node scripts/chart/set-version.mjs "$tmp/chat" "$version" ${OWNER:+"ghcr.io/$OWNER"}
+    helm package "$tmp/chat" --version "$version" --app-version "$version" -d "$out"
     ;;
   push)
     out=${3:?out}
