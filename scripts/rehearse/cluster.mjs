@@ -11,7 +11,7 @@ import { chmodSync, chownSync, mkdirSync, readdirSync, renameSync, rmSync, statS
 import http from 'node:http';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
-import { ConfigError, DNS_SERVICE_IP, containerEnv, dnsRecords, dropCounts, podRuleset, quantity, serviceLinks } from './kube.mjs';
+import { ConfigError, DNS_SERVICE_IP, containerEnv, dnsRecords, dropCounts, podRuleset, quantity, resolvePort, serviceLinks } from './kube.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const EXEC_OVERHEAD_MS = 5000;
@@ -414,7 +414,7 @@ export class Cluster {
     // command keeps its timeoutSeconds, plus 5 s for podman itself.
     if (probe.exec) return (await sh('podman', ['exec', cs.name, ...probe.exec.command], { timeoutMs: timeout + EXEC_OVERHEAD_MS })).code === 0;
     if (probe.httpGet) {
-      const port = typeof probe.httpGet.port === 'number' ? probe.httpGet.port : cs.spec.ports?.find((p) => p.name === probe.httpGet.port)?.containerPort;
+      const port = resolvePort(pod.spec, probe.httpGet.port);
       const headers = Object.fromEntries((probe.httpGet.httpHeaders ?? []).map((h) => [h.name, h.value]));
       // A new connection per probe, as kubelet does (no keep-alive).
       return new Promise((resolve) => {
@@ -427,7 +427,7 @@ export class Cluster {
       });
     }
     if (probe.tcpSocket) {
-      const port = typeof probe.tcpSocket.port === 'number' ? probe.tcpSocket.port : cs.spec.ports?.find((p) => p.name === probe.tcpSocket.port)?.containerPort;
+      const port = resolvePort(pod.spec, probe.tcpSocket.port);
       return new Promise((resolve) => {
         const s = net.connect({ host: pod.ip, port, timeout });
         s.once('connect', () => (s.destroy(), resolve(true)));
@@ -580,7 +580,9 @@ export class Cluster {
         if (pre?.exec) await sh('podman', ['exec', cs.name, ...pre.exec.command], { timeoutMs: grace });
         else if (pre?.sleep) await sleep(Math.min(grace, pre.sleep.seconds * 1000));
         else if (pre?.httpGet)
-          await fetch(`http://${pod.ip}:${pre.httpGet.port}${pre.httpGet.path ?? '/'}`, { signal: AbortSignal.timeout(grace) }).catch(() => {});
+          await fetch(`http://${pod.ip}:${resolvePort(pod.spec, pre.httpGet.port)}${pre.httpGet.path ?? '/'}`, { signal: AbortSignal.timeout(grace) }).catch(
+            () => {},
+          );
         const left = Math.max(0, Math.ceil((grace - (Date.now() - t0)) / 1000));
         await podman('stop', '-t', String(left), cs.name);
         cs.exitCode = Number((await podman('inspect', '--format', '{{.State.ExitCode}}', cs.name)).out.trim());

@@ -252,7 +252,7 @@ export function quantity(q) {
 function resourceField(ref, container) {
   const [kind, res] = ref.resource.split('.');
   const v = container.resources?.[kind]?.[res];
-  const divisor = quantity(ref.divisor ?? (res === 'cpu' ? '1' : '1'));
+  const divisor = quantity(ref.divisor ?? '1');
   if (v === undefined) return res === 'cpu' ? '2' : String(24 * 2 ** 30); // node allocatable
   return String(Math.ceil(quantity(v) / divisor));
 }

@@ -252,10 +252,13 @@ async function readinessRound(w) {
   const headless = cluster.services.find((s) => s.spec.clusterIP === 'None' && s.spec.selector && selects(s.spec.selector, pod.labels));
   const service = cluster.services.find((s) => s.spec.clusterIP !== 'None' && s.spec.selector && selects(s.spec.selector, pod.labels));
   const gateway = cluster.pods.find((p) => p.labels['app.kubernetes.io/component'] === 'frontend');
-  const view = async () => ({
-    dns: (await dnsQuery(cluster.dnsIp, `${headless.name}.${headless.ns}.svc.${domain}`)).ips.includes(pod.ip),
-    vip: (await cluster.rulesOf(gateway)).includes(`${pod.ip} . `) || (await cluster.rulesOf(gateway)).includes(`dnat to ${pod.ip}:`),
-  });
+  const view = async () => {
+    const rules = await cluster.rulesOf(gateway);
+    return {
+      dns: (await dnsQuery(cluster.dnsIp, `${headless.name}.${headless.ns}.svc.${domain}`)).ips.includes(pod.ip),
+      vip: rules.includes(`${pod.ip} . `) || rules.includes(`dnat to ${pod.ip}:`),
+    };
+  };
   const before = await view();
   log(`readiness: pausing ${pod.name} (in ${headless.name} DNS: ${before.dns}, behind ${service.name}'s address in the gateway: ${before.vip})`);
   const t = Date.now();
