@@ -2,7 +2,7 @@
 # Builds every image with podman on this machine and runs them for real:
 # - auth, users and chat (read-only root, numeric non-root user, no capabilities) against
 #   the machine's PostgreSQL answer /health/ready, after the migrate image ran;
-# - the frontend gateway on the same podman network reaches them by their aliases and
+# - the frontend gateway on the same podman network reaches them by their names and
 #   carries a real register, login and Socket.IO round trip (the smoke check), both from the
 #   host and from the smoke image inside the network;
 # - the all-in-one image serves the client and passes the smoke check on its own;
@@ -53,6 +53,7 @@ cleanup() {
   set +e
   for c in "${containers[@]}"; do podman rm -f -t 2 "$c" >/dev/null 2>&1; done
   podman network rm -f "$net" >/dev/null 2>&1
+  [ -n "${dns_dir:-}" ] && rm -rf "$dns_dir"
   podman volume rm -f "chat-img-data-$$" >/dev/null 2>&1
   [ -n "${fwd:-}" ] && kill "$fwd" 2>/dev/null
   psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" postgres >/dev/null 2>&1
@@ -61,15 +62,33 @@ trap cleanup EXIT
 
 log "run the service images against the machine's PostgreSQL"
 psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE $db" postgres
-podman network create "$net" >/dev/null
+# No podman DNS: podman 4.3's aardvark-dns drops queries while a container joins (likely why a
+# CI run's gateway gave no answer for 10 s). The rehearsal's DNS server answers instead, from a file
+# this script writes as each container starts; any other name is NXDOMAIN.
+podman network create --disable-dns "$net" >/dev/null
 gw=$(podman network inspect "$net" --format '{{range .Subnets}}{{.Gateway}}{{end}}')
 node "$here/tcp-forward.mjs" "$fwd_port" 127.0.0.1:5432 &
 fwd=$!
 db_url="postgres://postgres@$gw:$fwd_port/$db"
-# Only the network's DNS, asked again after a second: podman 4.3's aardvark-dns drops queries
-# while a container joins, and the host resolver podman adds as a fallback knows no alias.
+dns_dir=$(mktemp -d)
+chmod 755 "$dns_dir"
+echo '{"domain":"cluster.local","records":{}}' >"$dns_dir/dns.json"
+containers+=("$net-dns")
+podman run -d --name "$net-dns" --no-healthcheck --network "$net" --user 0:0 \
+  -v "$PWD/scripts/rehearse:/dns:ro" -v "$dns_dir:/state:ro" --entrypoint '["node", "/dns/dns-server.mjs", "/state"]' \
+  "chat-smoke:$VERSION" >/dev/null
+ip_of() { podman inspect --format "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$1"; }
+dns_ip=$(ip_of "$net-dns")
+declare -A records=()
+publish() { # name ip: add an A record
+  records[$1]=$2
+  local json='' k
+  for k in "${!records[@]}"; do json+="${json:+,}\"$k\":[\"${records[$k]}\"]"; done
+  echo "{\"domain\":\"cluster.local\",\"records\":{$json}}" >"$dns_dir/dns.json.tmp"
+  mv "$dns_dir/dns.json.tmp" "$dns_dir/dns.json"
+}
 hardened=(--no-healthcheck --read-only --tmpfs /tmp:rw,size=16m --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges --network "$net"
-  --dns "$gw" --dns-option timeout:1 --dns-option attempts:5)
+  --dns "$dns_ip")
 
 podman run --rm "${hardened[@]}" -e DATABASE_URL="$db_url" "chat-migrate:$VERSION"
 key=$(node -e "const {generateKeyPairSync}=require('node:crypto'); process.stdout.write(generateKeyPairSync('ec',{namedCurve:'prime256v1'}).privateKey.export({format:'pem',type:'pkcs8'}))")
@@ -77,7 +96,8 @@ run() { # name alias host-port image env...
   local name=$1 alias=$2 port=$3 image=$4
   shift 4
   containers+=("$name")
-  podman run -d --name "$name" "${hardened[@]}" --network-alias "$alias" -p "127.0.0.1:$port:${CONTAINER_PORT:-3000}" "$@" "$image" >/dev/null
+  podman run -d --name "$name" "${hardened[@]}" -p "127.0.0.1:$port:${CONTAINER_PORT:-3000}" "$@" "$image" >/dev/null
+  publish "$alias" "$(ip_of "$name")"
 }
 base_port=$(( 30000 + $$ % 10000 ))
 run "$net-auth" auth $((base_port + 1)) "chat-auth:$VERSION" -e DATABASE_URL="$db_url" -e JWT_PRIVATE_KEY="$key" -e TRUST_PROXY=1
@@ -102,19 +122,24 @@ done
 
 log "the frontend gateway, on the same network, proxies a real chat round trip"
 CONTAINER_PORT=8080 run "$net-frontend" frontend $((base_port + 4)) "chat-frontend:$VERSION"
-# The smoke image joins the network now, not at test time: every join makes aardvark-dns reload,
-# and the gateway resolves its upstreams through it.
-frontend_ip=$(podman inspect --format "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$net-frontend")
 containers+=("$net-smoke")
-podman run -d --name "$net-smoke" "${hardened[@]}" --add-host "frontend:$frontend_ip" -e SMOKE_URL=http://frontend:8080 \
+podman run -d --name "$net-smoke" "${hardened[@]}" -e SMOKE_URL=http://frontend:8080 \
   --entrypoint '["sleep", "600"]' "chat-smoke:$VERSION" >/dev/null
 gateway="http://127.0.0.1:$((base_port + 4))"
 ready "$gateway/healthz" "$net-frontend"
 curl -sf "$gateway/" | grep -q '<div id="app">' || { echo "FAIL: the gateway does not serve the client"; exit 1; }
 curl -sf "$gateway/some/client/route" | grep -q '<div id="app">' || { echo "FAIL: no SPA fallback"; exit 1; }
-node scripts/smoke/smoke.mjs "$gateway"
-echo "smoke image inside the network, through the gateway's alias:"
-podman exec "$net-smoke" node smoke.mjs
+logs_on_failure() {
+  local c
+  for c in "$net-frontend" "$net-auth" "$net-users" "$net-chat"; do
+    echo "--- last lines of $c"
+    podman logs "$c" 2>&1 | tail -15
+  done
+  return 1
+}
+node scripts/smoke/smoke.mjs "$gateway" || logs_on_failure
+echo "smoke image inside the network, through the gateway's name:"
+podman exec "$net-smoke" node smoke.mjs || logs_on_failure
 
 log "the all-in-one image on its own (embedded database on a volume)"
 podman volume create "chat-img-data-$$" >/dev/null
