@@ -164,6 +164,19 @@ describe('sessions: the refresh-token cookie, socket expiry and logout (one proc
     await sleep(200);
     expect(keep.connected).toBe(true);
   });
+
+  test("logout ends REST access too: that session's access token gets 401 at once, another device's still works", async () => {
+    const mine = (await login(svc.url, u)).body as AuthResult;
+    const other = (await login(svc.url, u)).body as AuthResult;
+    const api = client(svc.url);
+    for (const path of ['/api/users/me', '/api/chat/rooms']) expect((await api('GET', path, { token: mine.accessToken })).status).toBe(200);
+    expect((await api('POST', '/api/auth/logout', { body: { refreshToken: mine.refreshToken } })).status).toBe(204);
+    for (const path of ['/api/users/me', '/api/chat/rooms']) {
+      const r = await api('GET', path, { token: mine.accessToken });
+      expect([r.status, (r.body as { message?: string }).message]).toEqual([401, 'Session ended']);
+      expect((await api('GET', path, { token: other.accessToken })).status).toBe(200);
+    }
+  });
 });
 
 const redisUp = await redisAvailable('sessions.e2e-spec');
@@ -194,6 +207,8 @@ const redisUp = await redisAvailable('sessions.e2e-spec');
     expect(await gone).toEqual(['io server disconnect', 'io server disconnect']);
     await expect(connect(b.url, mine.accessToken)).rejects.toThrow('unauthorized');
     await expect(connect(a.url, mine.accessToken)).rejects.toThrow('unauthorized');
+    // REST on the chat-only replica, which learnt of the logout through Redis.
+    expect((await client(b.url)('GET', '/api/chat/rooms', { token: mine.accessToken })).status).toBe(401);
   });
 
   test('a replayed refresh token revokes the family and disconnects its sockets on both replicas', async () => {
