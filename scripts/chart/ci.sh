@@ -306,12 +306,12 @@ reject "node port out of range" "nodePort" --set frontend.service.type=NodePort 
 reject "lower-case extraEnv name" "extraEnv" --set auth.extraEnv.cors_origin=x
 reject "cluster domain that is no DNS name" "clusterDomain" --set global.clusterDomain=Cluster_Local
 # Every impossible combination at once: each message must be there.
-combo=(--set postgresql.enabled=false --set chat.replicaCount=2 --set auth.enabled=false
+combo=(--set postgresql.enabled=false --set redis.enabled=false --set auth.enabled=false
   --set global.migrations.initContainer=false --set global.migrations.job=false
   --set httpRoute.enabled=true --set users.terminationGracePeriodSeconds=6)
 if out=$("$HELM" template chat "$chart" "${combo[@]}" 2>&1); then fail "validateValues: impossible values rendered"; else
   missing=""
-  for want in "database: none configured" "redis: chat.replicaCount=2 needs Redis" "auth: users and chat verify tokens" \
+  for want in "database: none configured" "redis: none configured" "auth: users and chat verify tokens" \
     "migrations: global.migrations.initContainer and global.migrations.job are both false" \
     "migrations: global.migrations.initContainer=false needs an external database" \
     "httpRoute: httpRoute.enabled=true needs httpRoute.parentRefs" "users: terminationGracePeriodSeconds=6 leaves no drain time"; do
@@ -326,7 +326,7 @@ reject "CloudNativePG without postgresql.enabled" "postgresql.cnpg.enabled=true 
 reject "CloudNativePG's deprecated monitoring.enablePodMonitor" "Additional property monitoring is not allowed" --set postgresql.cnpg.enabled=true --set postgresql.cnpg.monitoring.enablePodMonitor=true
 reject "CloudNativePG's deprecated backup.barmanObjectStore" "Additional property barmanObjectStore is not allowed" --set postgresql.cnpg.enabled=true --set postgresql.cnpg.backup.barmanObjectStore.destinationPath=s3://b
 reject "CloudNativePG backups without an object store" "postgresql.cnpg.backup.enabled=true needs postgresql.cnpg.backup.objectStore.destinationPath" --set postgresql.cnpg.enabled=true --set postgresql.cnpg.backup.enabled=true
-reject "chat autoscaling without Redis" "chat.replicaCount=1 with autoscaling needs Redis" --set chat.autoscaling.enabled=true
+reject "no Redis at all" "redis: none configured" --set redis.enabled=false
 reject "Redis twice" "redis.enabled=true and an external global.redis.host" --set redis.enabled=true --set global.redis.host=r
 reject "tests without the gateway" "frontend.enabled=false leaves them without a backend" --set frontend.enabled=false
 

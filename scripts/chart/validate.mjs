@@ -417,6 +417,13 @@ check(
   'migrations: neither init containers nor a Job run them',
 );
 const test = docs.find((d) => d.kind === 'Pod' && d.metadata.annotations?.['helm.sh/hook'] === 'test');
+// Logout in auth reaches users and chat only through Redis: every service needs it.
+for (const d of docs.filter((x) => x.kind === 'Deployment' && ['auth', 'users', 'chat'].includes(componentOf(x)))) {
+  check(
+    d.spec.template.spec.containers[0].env.some((e) => e.name === 'REDIS_URL'),
+    `${id(d)}: needs REDIS_URL (session revocations, fan-out and rate limits are shared through Redis)`,
+  );
+}
 const chatReplicas = opt('chat-replicas');
 if (test) {
   const env = Object.fromEntries(test.spec.containers[0].env.map((e) => [e.name, e.value]));
@@ -432,10 +439,6 @@ if (test) {
     check(
       hl && hl.spec.selector['app.kubernetes.io/component'] === 'chat',
       `${id(test)}: SMOKE_CHAT_HEADLESS must name the chat pods' headless Service (${env.SMOKE_CHAT_HEADLESS})`,
-    );
-    check(
-      chat.spec.template.spec.containers[0].env.some((e) => e.name === 'REDIS_URL'),
-      `${id(chat)}: several chat pods need REDIS_URL`,
     );
   } else check(!env.SMOKE_CHAT_HEADLESS, `${id(test)}: one chat pod, no SMOKE_CHAT_HEADLESS`);
 }

@@ -70,7 +70,8 @@ export class Cluster {
     Object.assign(this, { domain, ns, work, log, dnsImage, maxRestarts });
     this.run = `rh${process.pid}`;
     this.net = `chat-${this.run}`;
-    this.subnet = `10.250.${process.pid % 250}`;
+    // REHEARSE_SUBNET (0-249) keeps rehearsals run side by side apart (mutations.mjs sets it).
+    this.subnet = `10.250.${process.env.REHEARSE_SUBNET ?? process.pid % 250}`;
     this.nodeIp = `${this.subnet}.1`;
     this.nextIp = 10;
     this.nextVip = 20;

@@ -132,6 +132,25 @@ async function main() {
       console.log(`     ${pods.length} pods: ${pods.join(', ')}`);
     });
   }
+
+  // Auth ends the session; chat (every pod) and users hear of it through Redis.
+  await step('logout ends the session everywhere: sockets cut, its token refused', async () => {
+    const mine = sockets.filter((s) => s.auth.token === a.accessToken && s.connected);
+    const cut = mine.map(
+      (s) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`a socket of the ended session still connected after ${timeoutMs} ms`)), timeoutMs);
+          s.once('disconnect', (reason) => (clearTimeout(timer), resolve(reason)));
+        }),
+    );
+    await call('POST', '/api/auth/logout', { body: { refreshToken: a.refreshToken }, expect: [204] });
+    const reasons = await Promise.all(cut);
+    if (reasons.some((r) => r !== 'io server disconnect')) fail('disconnect', reasons.join(', '));
+    await call('GET', '/api/chat/rooms', { token: a.accessToken, expect: [401] });
+    await call('GET', '/api/users/me', { token: a.accessToken, expect: [401] });
+    await call('GET', '/api/users/me', { token: b.accessToken, expect: [200] });
+    console.log(`     ${mine.length} socket(s) cut; chat and users refuse the token`);
+  });
 }
 
 let code = 0;

@@ -45,11 +45,8 @@ Every impossible combination of values, reported at once (bitnami's validateValu
 {{- $msgs = append $msgs "database: with CloudNativePG, global.database.existingSecret must be a basic-auth Secret (keys username, password): set global.database.passwordKey=password." -}}
 {{- end -}}
 {{- $redis := or $v.redis.enabled $g.redis.host -}}
-{{- range $c := list "auth" "users" "chat" -}}
-{{- $cv := index $v $c -}}
-{{- if and $cv.enabled (eq (include "chat.multiReplica" (dict "context" $ "component" $c)) "true") (not $redis) -}}
-{{- $msgs = append $msgs (printf "redis: %s.replicaCount=%v%s needs Redis for cross-pod fan-out and shared rate limits; set redis.enabled=true or global.redis.host." $c $cv.replicaCount (ternary " with autoscaling" "" (and $cv.autoscaling $cv.autoscaling.enabled | default false))) -}}
-{{- end -}}
+{{- if and (or $v.auth.enabled $v.users.enabled $v.chat.enabled) (not $redis) -}}
+{{- $msgs = append $msgs "redis: none configured. auth, users and chat are separate pods: a logout reaches the others, and messages and rate limits reach every chat pod, only through Redis; set redis.enabled=true or global.redis.host." -}}
 {{- end -}}
 {{- if and $v.redis.enabled $g.redis.host -}}
 {{- $msgs = append $msgs "redis: redis.enabled=true and an external global.redis.host both set; pick one." -}}

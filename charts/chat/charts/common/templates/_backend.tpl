@@ -88,9 +88,9 @@ PostgreSQL advisory lock; once applied it is a no-op.
 {{- define "common.backend.networkPolicy" -}}
 {{- $ctx := .context -}}
 {{- $toPeers := include "common.database.egress" $ctx -}}
-{{- $toPeers = printf "%s\n%s" $toPeers (include "common.stores.egress" (dict "context" $ctx "redis" (eq (include "common.multiReplica" $ctx) "true"))) -}}
+{{- $toPeers = printf "%s\n%s" $toPeers (include "common.stores.egress" (dict "context" $ctx "redis" true)) -}}
 {{- $to := .to | default list -}}
-{{- if and (eq (include "common.multiReplica" $ctx) "true") (not $ctx.Values.global.redis.host) -}}
+{{- if not $ctx.Values.global.redis.host -}}
 {{- $to = append $to (dict "component" "redis" "port" 6379) -}}
 {{- end -}}
 {{- include "common.networkPolicy" (dict "context" $ctx "component" .component "port" 3000 "from" (concat (list "frontend") (.from | default list)) "fromPeers" .fromPeers "to" $to "toPeers" (trim $toPeers)) -}}

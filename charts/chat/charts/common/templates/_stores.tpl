@@ -50,12 +50,11 @@ DATABASE_URL (the processes do not read it). The password must be URL-safe (gene
 {{- end -}}
 
 {{/*
-REDIS_URL (and its password input) for a component that can run several pods: Socket.IO
-fan-out and shared rate-limit counters need one Redis. Single-pod components keep state in
-memory and get no REDIS_URL.
+REDIS_URL (and its password input) for every service, one pod or several: auth announces ended
+sessions (logout, refresh-token reuse) through Redis and users and chat refuse them at once;
+Socket.IO fan-out and rate-limit counters are shared through it too.
 */}}
 {{- define "common.redis.env" -}}
-{{- if eq (include "common.multiReplica" .) "true" -}}
 {{- $r := .Values.global.redis -}}
 {{- $scheme := ternary "rediss" "redis" (eq (toString $r.tls) "true") -}}
 {{- if include "common.redis.auth" . }}
@@ -72,7 +71,6 @@ memory and get no REDIS_URL.
 {{- end }}
 - name: REDIS_KEY_PREFIX
   value: {{ include "common.names.prefix" . | trunc 32 | trimSuffix "-" | quote }}
-{{- end -}}
 {{- end -}}
 
 {{/* Egress to the stores, for NetworkPolicies: in-chart pods by label, external ones by port. */}}
