@@ -3,8 +3,11 @@ import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect,
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
 import { InvalidToken } from '../common/auth/token-verifier.js';
+import { InjectConfig } from '../common/config/config.module.js';
+import type { AppConfig } from '../common/config/config.schema.js';
 import type { AuthUser } from '../common/auth/public.decorator.js';
 import { MetricsService } from '../common/metrics/metrics.service.js';
+import { enforceSendBudget } from '../common/ws/send-budget.js';
 import { CLIENT_EVENTS, type Ack, type AckError, type ClientToServerEvents, type ServerToClientEvents } from '../contract/events.js';
 import { AuthRefreshPayload, ReadPayload, SendPayload, SyncPayload, TypingPayload } from '../contract/schemas.js';
 import { ChatService } from './chat.service.js';
@@ -32,6 +35,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly presence: PresenceService,
     private readonly sessions: SocketSessions,
     private readonly metrics: MetricsService,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   afterInit(server: ChatServer) {
@@ -69,6 +73,10 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       ack(UNKNOWN_EVENT);
     });
     this.metrics.socketConnections.inc();
+    enforceSendBudget(socket, this.config.SOCKET_MAX_QUEUED_BYTES ?? 2_097_152, (bytes) => {
+      this.metrics.socketsCut.inc();
+      this.log.warn({ msg: 'socket cut: its client left too much unread', userId: user.id, bytes });
+    });
     this.sessions.watch(socket);
     void socket.join([userChannel(user.id), ...rooms.map(roomChannel)]);
     let registered: Promise<boolean> | undefined;

@@ -86,6 +86,8 @@ const chat = {
   SEND_BATCH_MAX: int(1, 1000).default(64),
   /** After `auth:expired`, how long a socket has to send `auth:refresh` before it is disconnected. */
   SOCKET_REAUTH_GRACE_MS: int(0, 300_000).default(10_000),
+  /** Bytes queued for one socket whose client does not read, before the connection is cut. */
+  SOCKET_MAX_QUEUED_BYTES: int(65_536, 268_435_456).default(2_097_152),
 };
 
 const allInOne = {

@@ -23,6 +23,11 @@ export class MetricsService {
     help: 'Open Socket.IO connections on this process',
     registers: [this.registry],
   });
+  readonly socketsCut = new Counter({
+    name: 'socketio_slow_consumer_disconnects_total',
+    help: 'Sockets cut because their client left more than SOCKET_MAX_QUEUED_BYTES unread',
+    registers: [this.registry],
+  });
   readonly socketEvents = new Counter({
     name: 'socketio_events_total',
     help: 'Socket.IO events received, by event and outcome',
