@@ -278,6 +278,19 @@ if cmp -s "$chart/charts/common/templates/_names.tpl" "$tmp/nodomain/charts/comm
 elif "$HELM" template chat "$tmp/nodomain" --namespace chat -f helm-values/kind.yaml >"$tmp/mutant-chart.yaml" 2>"$tmp/err"; then
   mutant "chart whose common.names.serviceHost prints <svc>.<ns>.svc" "_UPSTREAM" "$tmp/mutant-chart.yaml" --chat-replicas 2
 else fail "mutation chart without the cluster domain: render"; sed 's/^/    /' "$tmp/err"; fi
+# auth without Redis (how the chart ran a one-pod auth before): its logouts would reach no one.
+node -e '
+  const { parseAllDocuments, stringify } = require("yaml");
+  const docs = parseAllDocuments(require("fs").readFileSync(process.argv[1], "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const auth = docs.find((d) => d.kind === "Deployment" && d.metadata.name === "chat-auth");
+  const c = auth.spec.template.spec.containers[0];
+  c.env = c.env.filter((e) => !e.name.startsWith("REDIS_"));
+  process.stdout.write(docs.map((d) => stringify(d)).join("---\n"));
+' "$kind_out" >"$tmp/mutant-redis.yaml"
+if out=$(node "$tools/validate.mjs" "$tmp/mutant-redis.yaml" --label mutant --chat-replicas 2 2>&1); then fail "mutation not caught: auth without REDIS_URL (validate passed)"
+elif grep -q "^FAIL mutant: Deployment/chat-auth.*needs REDIS_URL" <<<"$out"; then
+  pass "mutation caught: auth without REDIS_URL"; grep -m1 "needs REDIS_URL" <<<"$out" | sed 's/^/    /'
+else fail "mutation auth without REDIS_URL: validate failed, but not on REDIS_URL"; grep '^FAIL' <<<"$out" | head -5 | sed 's/^/    /'; fi
 
 echo "== values that must be accepted"
 accept() { # name, helm args...
