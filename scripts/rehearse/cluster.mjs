@@ -441,6 +441,31 @@ export class Cluster {
   }
 
   /** Probes at their periods, restarts with back-off, readiness into endpoints. */
+  /**
+   * Container states of the whole cluster from one `podman ps`, shared by every pod's loop (one
+   * call per pod every 250 ms kept both cores busy), at most 1 s old like kubelet's PLEG relist,
+   * and never taken before notBefore (a container's start), so a fresh one is not seen missing.
+   */
+  async containerStates(notBefore) {
+    for (;;) {
+      if (this.snap && this.snap.at >= notBefore && Date.now() - this.snap.at < 1000) return this.snap.out;
+      if (!this.snapping) {
+        const at = Date.now();
+        this.snapping = podman('ps', '-a', '--filter', `name=^${this.run}-`, '--format', '{{.Names}} {{.State}}').then(
+          (r) => {
+            this.snap = { at, out: r.out };
+            this.snapping = null;
+          },
+          (e) => {
+            this.snapping = null;
+            throw e;
+          },
+        );
+      }
+      await this.snapping;
+    }
+  }
+
   kubelet(pod) {
     const due = (cs, kind, probe) => {
       const initial = (probe.initialDelaySeconds ?? 0) * 1000;
@@ -464,10 +489,10 @@ export class Cluster {
     };
     const tick = async () => {
       if (pod.gone || pod.terminating) return;
-      const states = await podman('ps', '-a', '--filter', `pod=${pod.podman}`, '--format', '{{.Names}} {{.State}}');
+      const states = await this.containerStates(Math.max(...[...pod.containers.values()].map((c) => c.since)));
       if (pod.gone || pod.terminating) return; // deleted while asking
       for (const cs of pod.containers.values()) {
-        const running = new RegExp(`^${cs.name} (Up |Paused)`, 'm').test(states.out); // paused: a hung process, still running
+        const running = new RegExp(`^${cs.name} (Up |Paused)`, 'm').test(states); // paused: a hung process, still running
         if (!running && !cs.restarting) {
           cs.ready = false;
           this.restart(pod, cs, 'exited');
