@@ -1,6 +1,6 @@
 import type { Service } from '../src/common/app.js';
 import type { AuthResult, Message, Room } from '../src/contract/events.js';
-import { client, register, start } from './harness.js';
+import { client, register, start, uniq } from './harness.js';
 
 describe('chat over HTTP', () => {
   let svc: Service;
@@ -16,7 +16,7 @@ describe('chat over HTTP', () => {
   });
   afterAll(() => svc.close());
 
-  const room = async (who: AuthResult, kind: 'public' | 'private', name = `room-${kind}`): Promise<Room> => {
+  const room = async (who: AuthResult, kind: 'public' | 'private', name = uniq(`room-${kind}`)): Promise<Room> => {
     const res = await api('POST', '/api/chat/rooms', { token: who.accessToken, body: { name, kind } });
     expect(res.status).toBe(201);
     return res.body;
@@ -30,10 +30,15 @@ describe('chat over HTTP', () => {
       id: expect.any(String),
       name: 'Lobby Talk',
       kind: 'public',
+      topic: null,
       createdBy: alice.user.id,
       createdAt: expect.any(String),
       lastSeq: 0,
       unread: 0,
+      mentions: 0,
+      role: 'owner',
+      memberCount: 1,
+      muted: false,
     });
     expect((await api('GET', '/api/chat/rooms', { token: alice.accessToken })).body.map((x: Room) => x.id)).toContain(r.id);
     const found = await api('GET', '/api/chat/rooms/public?query=lobby', { token: bob.accessToken });
@@ -104,7 +109,7 @@ describe('chat over HTTP', () => {
   });
 
   test('concurrent senders get seq 1..N with no gap or duplicate', async () => {
-    const r = await room(alice, 'public', 'busy');
+    const r = await room(alice, 'public', uniq('busy'));
     for (const u of [bob, carol]) await api('POST', `/api/chat/rooms/${r.id}/join`, { token: u.accessToken });
     const N = 20;
     const results = await Promise.all([alice, bob, carol].flatMap((u) => Array.from({ length: N }, (_, i) => send(u, r.id, `${u.user.username} ${i}`))));
@@ -129,7 +134,7 @@ describe('chat over HTTP', () => {
       return { sum: get('chat_send_batch_size_sum'), count: get('chat_send_batch_size_count') };
     };
     const [dave, erin] = await Promise.all([register(svc.url, 'dave'), register(svc.url, 'erin')]);
-    const rooms = await Promise.all([1, 2, 3].map((i) => room(dave, 'public', `batch-${i}`)));
+    const rooms = await Promise.all([1, 2, 3].map((i) => room(dave, 'public', uniq(`batch-${i}`))));
     for (const r of rooms) await api('POST', `/api/chat/rooms/${r.id}/join`, { token: erin.accessToken });
     const secret = await room(dave, 'private', 'batch-secret');
     const before = await batches();
@@ -247,7 +252,7 @@ describe('chat over HTTP', () => {
     try {
       const u = await register(limited.url, 'rl');
       const c = client(limited.url);
-      const r = (await c('POST', '/api/chat/rooms', { token: u.accessToken, body: { name: 'rl', kind: 'public' } })).body;
+      const r = (await c('POST', '/api/chat/rooms', { token: u.accessToken, body: { name: uniq('rl'), kind: 'public' } })).body;
       const codes: number[] = [];
       for (let i = 0; i < 4; i++)
         codes.push((await c('POST', `/api/chat/rooms/${r.id}/messages`, { token: u.accessToken, body: { body: 'x', clientId: `rl${i}` } })).status);

@@ -5,7 +5,7 @@ import type { Service } from '../src/common/app.js';
 import { ConfigError, parseConfig } from '../src/common/config/config.schema.js';
 import type { AuthResult, Message, Room } from '../src/contract/events.js';
 import { UNSTORABLE } from '../src/contract/schemas.js';
-import { ClientSocket, client, connect, register, sleep, start } from './harness.js';
+import { ClientSocket, client, connect, register, sleep, start, uniq } from './harness.js';
 
 // Hostile input (issue 14): every case here answered 500, an `internal` ack, silence, or
 // coerced the value before the hardening.
@@ -28,7 +28,7 @@ describe('hostile input: rejected before the database', () => {
     svc = await start('all');
     api = client(svc.url);
     me = await register(svc.url, 'hard');
-    room = (await api('POST', '/api/chat/rooms', { token: me.accessToken, body: { name: 'hardening', kind: 'public' } })).body;
+    room = (await api('POST', '/api/chat/rooms', { token: me.accessToken, body: { name: uniq('hardening'), kind: 'public' } })).body;
     message = (await api('POST', `/api/chat/rooms/${room.id}/messages`, { token: me.accessToken, body: { body: 'hello', clientId: 'h-1' } })).body;
   });
   afterAll(async () => {

@@ -121,6 +121,9 @@ export function collect<E extends keyof ServerToClientEvents>(socket: ClientSock
   return { seen, stop: () => socket.off(event, handler as never) };
 }
 
+/** A unique room name: public room names are unique (case-insensitively) across the test database. */
+export const uniq = (prefix: string) => `${prefix} ${randomUUID().slice(0, 8)}`;
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A port nothing listens on right now (the OS picks it). */

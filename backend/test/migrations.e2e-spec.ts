@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { runMigrations } from '../src/common/database/migrate.js';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions, runMigrations } from '../src/common/database/migrate.js';
 import { allMigrations } from '../src/common/database/registry.js';
 
 describe('migrations', () => {
@@ -51,6 +53,83 @@ describe('migrations', () => {
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       if (!roleExisted) await admin.query(`DROP ROLE IF EXISTS chat`);
+      await admin.end();
+    }
+  });
+
+  // Version 2's migration on a database holding version 1 data: duplicate public names
+  // (case-insensitively) are renamed deterministically, creators become owners, nothing is lost.
+  (real ? test : test.skip)('people and mentions: existing rooms, members and messages survive; duplicate public names get suffixes', async () => {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const name = `${process.env.TEST_DATABASE_NAME}_v`;
+    await admin.query(`CREATE DATABASE ${name}`);
+    try {
+      const target = new URL(url);
+      target.pathname = `/${name}`;
+      const cfg = { DATABASE_URL: target.toString(), DATABASE_SSL: false };
+      const v1 = allMigrations.filter((m) => m.name !== 'ChatPeopleMentions1733000000000');
+      const old = new DataSource({ ...dataSourceOptions(cfg), migrations: v1 });
+      await old.initialize();
+      await old.runMigrations({ transaction: 'each' });
+      await old.destroy();
+
+      const db = new pg.Client({ connectionString: cfg.DATABASE_URL });
+      await db.connect();
+      const [u1, u2, u3] = [randomUUID(), randomUUID(), randomUUID()];
+      const room = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
+      // Oldest first: "Lobby" keeps its name; "lobby" and "LOBBY" are renamed, skipping the "(2)" already taken.
+      const rooms: Array<[string, string, string, string]> = [
+        [room(1), 'Lobby', 'public', '2026-01-01T00:00:00Z'],
+        [room(2), 'lobby', 'public', '2026-01-02T00:00:00Z'],
+        [room(3), 'LOBBY', 'public', '2026-01-03T00:00:00Z'],
+        [room(4), 'lobby (2)', 'public', '2026-01-04T00:00:00Z'],
+        [room(5), 'Lobby', 'private', '2026-01-05T00:00:00Z'],
+        [room(6), 'x'.repeat(80), 'public', '2026-01-06T00:00:00Z'],
+        [room(7), 'X'.repeat(80), 'public', '2026-01-07T00:00:00Z'],
+      ];
+      for (const [id, n, kind, at] of rooms)
+        await db.query(`INSERT INTO chat.rooms (id, name, kind, created_by, created_at, last_seq) VALUES ($1, $2, $3, $4, $5, 1)`, [id, n, kind, u1, at]);
+      await db.query(`INSERT INTO chat.rooms (id, name, kind, created_by, direct_key, last_seq) VALUES ($1, 'a & b', 'direct', $2, $3, 0)`, [
+        room(8),
+        u1,
+        `${u1}:${u2}`,
+      ]);
+      for (const id of rooms.map((r) => r[0])) await db.query(`INSERT INTO chat.members (room_id, user_id) VALUES ($1, $2), ($1, $3)`, [id, u1, u2]);
+      await db.query(`INSERT INTO chat.members (room_id, user_id) VALUES ($1, $2), ($1, $3)`, [room(8), u1, u2]);
+      // A room whose creator is no longer a member: its longest-standing member becomes the owner.
+      await db.query(`INSERT INTO chat.rooms (id, name, kind, created_by) VALUES ($1, 'orphan', 'private', $2)`, [room(9), u3]);
+      await db.query(`INSERT INTO chat.members (room_id, user_id, joined_at) VALUES ($1, $2, '2026-02-02Z'), ($1, $3, '2026-02-01Z')`, [room(9), u1, u2]);
+      await db.query(`INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id) VALUES ($1, $2, 1, $3, 'one', 'kept @b', 'c1')`, [
+        randomUUID(),
+        room(1),
+        u1,
+      ]);
+
+      expect(await runMigrations(cfg)).toEqual(['ChatPeopleMentions1733000000000']);
+      const names = (await db.query(`SELECT id, name FROM chat.rooms ORDER BY id`)).rows.map((r) => r.name);
+      expect(names).toEqual(['Lobby', 'lobby (3)', 'LOBBY (4)', 'lobby (2)', 'Lobby', 'x'.repeat(80), `${'X'.repeat(76)} (2)`, 'a & b', 'orphan']);
+      const roles = (await db.query(`SELECT room_id, user_id, role, muted FROM chat.members ORDER BY room_id, role`)).rows;
+      for (const id of rooms.map((r) => r[0]))
+        expect(roles.filter((r) => r.room_id === id).map((r) => [r.user_id, r.role])).toEqual([
+          [u2, 'member'],
+          [u1, 'owner'],
+        ]);
+      expect(roles.filter((r) => r.room_id === room(8)).map((r) => r.role)).toEqual(['member', 'member']);
+      expect(roles.filter((r) => r.room_id === room(9)).map((r) => [r.user_id, r.role])).toEqual([
+        [u1, 'member'],
+        [u2, 'owner'],
+      ]);
+      expect(roles.every((r) => r.muted === false)).toBe(true);
+      const msg = (await db.query(`SELECT body, mentions FROM chat.messages`)).rows;
+      expect(msg).toEqual([{ body: 'kept @b', mentions: [] }]);
+      expect((await db.query(`SELECT topic FROM chat.rooms WHERE id = $1`, [room(1)])).rows).toEqual([{ topic: null }]);
+      await expect(db.query(`INSERT INTO chat.rooms (id, name, kind, created_by) VALUES ($1, 'LoBbY', 'public', $2)`, [randomUUID(), u1])).rejects.toThrow(
+        /rooms_public_name_unique/,
+      );
+      await db.end();
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
     }
   });

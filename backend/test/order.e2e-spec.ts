@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Service } from '../src/common/app.js';
 import type { AuthResult, Message } from '../src/contract/events.js';
-import { ClientSocket, client, connect, register, sleep, start } from './harness.js';
+import { ClientSocket, client, connect, register, sleep, start, uniq } from './harness.js';
 
 /**
  * The client side of per-sender order, as the browser's outbox does it: per room one
@@ -39,7 +39,7 @@ describe('per-sender order', () => {
   afterAll(() => svc?.close());
 
   test('messages are stored in the order typed across rate-limit retries and a reconnect', async () => {
-    const room = (await client(svc.url)('POST', '/api/chat/rooms', { token: u.accessToken, body: { name: 'order', kind: 'public' } })).body;
+    const room = (await client(svc.url)('POST', '/api/chat/rooms', { token: u.accessToken, body: { name: uniq('order'), kind: 'public' } })).body;
     let socket = await connect(svc.url, u.accessToken);
     const bodies = Array.from({ length: 12 }, (_, i) => `n${i + 1}`);
     const seen = { rateLimited: 0 };

@@ -1,6 +1,6 @@
 import type { Service } from '../src/common/app.js';
 import type { AuthResult, Message, Room } from '../src/contract/events.js';
-import { ClientSocket, client, collect, connect, next, register, sleep, start } from './harness.js';
+import { ClientSocket, client, collect, connect, next, register, sleep, start, uniq } from './harness.js';
 
 describe('realtime over socket.io-client', () => {
   let svc: Service;
@@ -26,7 +26,7 @@ describe('realtime over socket.io-client', () => {
   afterAll(() => svc.close());
 
   const publicRoom = async (owner: AuthResult, ...members: AuthResult[]): Promise<Room> => {
-    const r = (await api('POST', '/api/chat/rooms', { token: owner.accessToken, body: { name: 'rt', kind: 'public' } })).body;
+    const r = (await api('POST', '/api/chat/rooms', { token: owner.accessToken, body: { name: uniq('rt'), kind: 'public' } })).body;
     for (const m of members) await api('POST', `/api/chat/rooms/${r.id}/join`, { token: m.accessToken });
     return r;
   };

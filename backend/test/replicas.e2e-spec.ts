@@ -18,6 +18,7 @@ import {
   sleep,
   start,
   startReplicas,
+  uniq,
 } from './harness.js';
 
 // Several chat replicas on one Redis and one PostgreSQL. Needs a Redis: REDIS_URL, or the
@@ -50,7 +51,7 @@ describeWithRedis('two chat replicas on the Redis adapter', () => {
   afterAll(() => close?.());
 
   const sharedRoom = async (): Promise<Room> => {
-    const r = (await client(a.url)('POST', '/api/chat/rooms', { token: alice.accessToken, body: { name: 'x', kind: 'public' } })).body;
+    const r = (await client(a.url)('POST', '/api/chat/rooms', { token: alice.accessToken, body: { name: uniq('x'), kind: 'public' } })).body;
     await client(b.url)('POST', `/api/chat/rooms/${r.id}/join`, { token: bob.accessToken });
     return r;
   };
@@ -103,7 +104,7 @@ describeWithRedis('two chat replicas on the Redis adapter', () => {
     const c = await start('chat', { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${prefix}rl`, SEND_RATE_LIMIT: '4', AUTH_JWKS_URL: `${a.url}/api/auth/jwks.json` });
     const d = await start('chat', { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${prefix}rl`, SEND_RATE_LIMIT: '4', AUTH_JWKS_URL: `${a.url}/api/auth/jwks.json` });
     try {
-      const r = (await client(c.url)('POST', '/api/chat/rooms', { token: alice.accessToken, body: { name: 'rl', kind: 'public' } })).body;
+      const r = (await client(c.url)('POST', '/api/chat/rooms', { token: alice.accessToken, body: { name: uniq('rl'), kind: 'public' } })).body;
       const codes: number[] = [];
       for (let i = 0; i < 6; i++) {
         const target = i % 2 ? d : c;
@@ -188,7 +189,7 @@ describeKill('a chat process killed mid-stream (SIGKILL)', () => {
   test('no acknowledged message is lost, and the clients recover on the other process', async () => {
     const [x, y] = await Promise.all([freePort().then(spawnChat), freePort().then(spawnChat)]);
     const [sender, reader] = await Promise.all([register(auth.url, 'ks'), register(auth.url, 'kr')]);
-    const room = (await client(auth.url)('POST', '/api/chat/rooms', { token: sender.accessToken, body: { name: 'kill', kind: 'public' } })).body;
+    const room = (await client(auth.url)('POST', '/api/chat/rooms', { token: sender.accessToken, body: { name: uniq('kill'), kind: 'public' } })).body;
     await client(auth.url)('POST', `/api/chat/rooms/${room.id}/join`, { token: reader.accessToken });
 
     const readerSocket = await connect(y.url, reader.accessToken);

@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Service } from '../src/common/app.js';
 import type { AuthResult } from '../src/contract/events.js';
-import { ClientSocket, client, connect, next, redisAvailable, register, sleep, start, startReplicas } from './harness.js';
+import { ClientSocket, client, connect, next, redisAvailable, register, sleep, start, startReplicas, uniq } from './harness.js';
 
 const newKey = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
 const COOKIE = { 'x-chat-session': 'cookie' };
@@ -125,7 +125,7 @@ describe('sessions: the refresh-token cookie, socket expiry and logout (one proc
     expect(ack).toEqual({ ok: true, expiresAt: expect.any(String) });
     await sleep(1500);
     expect(s.connected).toBe(true);
-    const r = (await client(svc.url)('POST', '/api/chat/rooms', { token: fresh.accessToken, body: { name: 'still here', kind: 'public' } })).body;
+    const r = (await client(svc.url)('POST', '/api/chat/rooms', { token: fresh.accessToken, body: { name: uniq('still here'), kind: 'public' } })).body;
     expect((await s.emitWithAck('message:send', { roomId: r.id, body: 'after re-auth', clientId: randomUUID() })).ok).toBe(true);
   });
 

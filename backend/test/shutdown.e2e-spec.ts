@@ -1,11 +1,11 @@
 import type { Message } from '../src/contract/events.js';
-import { client, connect, register, start } from './harness.js';
+import { client, connect, register, start, uniq } from './harness.js';
 
 describe('graceful shutdown', () => {
   test('no acknowledged message is lost; later sends are refused; clients are told to reconnect', async () => {
     const svc = await start('all');
     const u = await register(svc.url, 'shut');
-    const room = (await client(svc.url)('POST', '/api/chat/rooms', { token: u.accessToken, body: { name: 'shut', kind: 'public' } })).body;
+    const room = (await client(svc.url)('POST', '/api/chat/rooms', { token: u.accessToken, body: { name: uniq('shut'), kind: 'public' } })).body;
     const s = await connect(svc.url, u.accessToken);
     const reason = new Promise<string>((resolve) => s.on('disconnect', (r) => resolve(r)));
     const acks = Array.from({ length: 40 }, (_, i) =>

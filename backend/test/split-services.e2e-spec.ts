@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { Service } from '../src/common/app.js';
 import { ConfigError, acceptedKeys, parseConfig, requiredKeys } from '../src/common/config/config.schema.js';
-import { client, connect, next, register, start } from './harness.js';
+import { client, connect, next, register, start, uniq } from './harness.js';
 
 describe('auth, users and chat as three services (tokens verified through the JWKS)', () => {
   let auth: Service;
@@ -26,7 +26,7 @@ describe('auth, users and chat as three services (tokens verified through the JW
     const me = await client(users.url)('GET', '/api/users/me', { token: u.accessToken });
     expect(me.status).toBe(200);
     expect(me.body.id).toBe(u.user.id);
-    const room = await client(chat.url)('POST', '/api/chat/rooms', { token: u.accessToken, body: { name: 'split', kind: 'public' } });
+    const room = await client(chat.url)('POST', '/api/chat/rooms', { token: u.accessToken, body: { name: uniq('split'), kind: 'public' } });
     expect(room.status).toBe(201);
     const s = await connect(chat.url, u.accessToken);
     try {

@@ -13,6 +13,7 @@ const msg = (seq: number, extra: Partial<Message> = {}): Message => ({
   createdAt: new Date(2026, 0, 1, 0, 0, seq).toISOString(),
   editedAt: null,
   deleted: false,
+  mentions: [],
   ...extra,
 });
 

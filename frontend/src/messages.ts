@@ -19,6 +19,7 @@ export function pendingMessage(p: { roomId: string; body: string; clientId: stri
     createdAt: (p.now ?? new Date()).toISOString(),
     editedAt: null,
     deleted: false,
+    mentions: [],
     pending: true,
   };
 }

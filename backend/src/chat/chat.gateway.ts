@@ -79,6 +79,17 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     });
     this.sessions.watch(socket);
     void socket.join([userChannel(user.id), ...rooms.map(roomChannel)]);
+    // Rooms were looked up before this socket joined its user channel: a leave, removal or
+    // join in between could not reach it. Looked up again now, the difference is applied here.
+    void this.chat.roomIdsOf(user.id).then(
+      (now) => {
+        const current = new Set(now);
+        for (const id of rooms) if (!current.has(id)) void socket.leave(roomChannel(id));
+        const before = new Set(rooms);
+        for (const id of now) if (!before.has(id)) void socket.join(roomChannel(id));
+      },
+      (e) => this.log.warn({ msg: 'room re-check failed', err: String(e) }),
+    );
     let registered: Promise<boolean> | undefined;
     socket.on('disconnecting', () => {
       const current = [...socket.rooms].filter((r) => r.startsWith('room:')).map((r) => r.slice(5));

@@ -4,10 +4,12 @@ import { ChatGateway } from './chat.gateway.js';
 import { ChatService } from './chat.service.js';
 import { PresenceService } from './presence.service.js';
 import { RealtimeService } from './realtime.service.js';
+import { RoomsController } from './rooms.controller.js';
+import { RoomsService } from './rooms.service.js';
 import { SocketSessions } from './socket-sessions.service.js';
 
 @Module({
-  controllers: [ChatController],
-  providers: [ChatService, ChatGateway, RealtimeService, PresenceService, SocketSessions],
+  controllers: [ChatController, RoomsController],
+  providers: [ChatService, RoomsService, ChatGateway, RealtimeService, PresenceService, SocketSessions],
 })
 export class ChatModule {}

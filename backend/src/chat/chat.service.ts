@@ -12,8 +12,10 @@ import { LifecycleService } from '../common/lifecycle.service.js';
 import { MetricsService } from '../common/metrics/metrics.service.js';
 import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
 import type { Message, Page, Room, SyncRoom } from '../contract/events.js';
+import { resolveMentions, uuidArrayLiteral } from './mentions.js';
 import { RealtimeService } from './realtime.service.js';
-import { MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, MessageRow, ROOM_COLUMNS, RoomRow, toMessage, toRoom } from './rows.js';
+import { memberRoom, publicNameTaken, type Queryable, roomFor, roomView } from './room-access.js';
+import { MEMBER_COLUMNS, MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, MemberRow, MessageRow, ROOM_COLUMNS, RoomRow, toMember, toMessage, toRoom } from './rows.js';
 
 const SYNC_PAGE = 100;
 /** Per-user rate-limit window of reads and syncs. */
@@ -33,6 +35,35 @@ function fitBytes(messages: Message[], budget: number, atLeastOne: boolean): { m
     n += 1;
   }
   return { messages: n === messages.length ? messages : messages.slice(0, n), bytes, trimmed: n < messages.length };
+}
+
+/** One chat.mentions row per mentioned member (not the sender), for unread-mention counts. */
+async function insertMentionRows(tx: Queryable, messages: Array<{ roomId: string; seq: number; senderId: string; mentions: string[] }>) {
+  const users: string[] = [];
+  const rooms: string[] = [];
+  const seqs: number[] = [];
+  for (const m of messages)
+    for (const u of m.mentions) {
+      if (u === m.senderId) continue;
+      users.push(u);
+      rooms.push(m.roomId);
+      seqs.push(m.seq);
+    }
+  if (users.length === 0) return;
+  await tx.query(`INSERT INTO chat.mentions (user_id, room_id, seq) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) ON CONFLICT DO NOTHING`, [
+    users,
+    rooms,
+    seqs,
+  ]);
+}
+
+/**
+ * Keeps the room from being deleted (its last member leaving) until this transaction ends,
+ * without blocking sends (KEY SHARE does not conflict with the seq bump); 404 if it is gone.
+ */
+async function lockRoomKey(tx: Queryable, roomId: string) {
+  const rows = (await tx.query(`SELECT id FROM chat.rooms WHERE id = $1 FOR KEY SHARE`, [roomId])) as unknown[];
+  if (rows.length === 0) throw new NotFoundException('No such message');
 }
 
 /** Thrown inside a send transaction to undo the seq bump when the clientId was already used. */
@@ -64,23 +95,25 @@ export class ChatService {
 
   private readonly batches?: BatchQueue<SendRequest, SendResult>;
 
+  /** The creator is the owner. Public names are unique case-insensitively (409). */
   async createRoom(user: AuthUser, name: string, kind: 'public' | 'private'): Promise<Room> {
     const id = randomUUID();
-    const room = await this.db.transaction(async (tx) => {
-      const [row] = await tx.query<RoomRow[]>(
-        `INSERT INTO chat.rooms AS r (id, name, kind, created_by) VALUES ($1, $2, $3, $4) RETURNING ${ROOM_COLUMNS}, 0 AS last_read_seq`,
-        [id, name, kind, user.id],
-      );
-      await tx.query(`INSERT INTO chat.members (room_id, user_id) VALUES ($1, $2)`, [id, user.id]);
-      return toRoom(row);
-    });
+    const room = await this.db
+      .transaction(async (tx) => {
+        await tx.query(`INSERT INTO chat.rooms (id, name, kind, created_by) VALUES ($1, $2, $3, $4)`, [id, name, kind, user.id]);
+        await tx.query(`INSERT INTO chat.members (room_id, user_id, role) VALUES ($1, $2, 'owner')`, [id, user.id]);
+        return roomView(tx, user.id, id);
+      })
+      .catch((e: unknown) => {
+        throw publicNameTaken(e) ?? e;
+      });
     this.realtime.roomAdded(user.id, room);
     return room;
   }
 
   async myRooms(userId: string): Promise<Room[]> {
     const rows = await this.db.query<RoomRow[]>(
-      `SELECT ${ROOM_COLUMNS}, m.last_read_seq FROM chat.members m JOIN chat.rooms r ON r.id = m.room_id
+      `SELECT ${ROOM_COLUMNS} FROM chat.members m JOIN chat.rooms r ON r.id = m.room_id
         WHERE m.user_id = $1 ORDER BY r.last_seq DESC, r.created_at DESC`,
       [userId],
     );
@@ -90,7 +123,7 @@ export class ChatService {
   async publicRooms(userId: string, query: string): Promise<Room[]> {
     await this.limiter.enforce(`read:${userId}`, this.config.READ_RATE_LIMIT!, READ_WINDOW_MS);
     const rows = await this.db.query<RoomRow[]>(
-      `SELECT ${ROOM_COLUMNS}, m.last_read_seq FROM chat.rooms r
+      `SELECT ${ROOM_COLUMNS} FROM chat.rooms r
          LEFT JOIN chat.members m ON m.room_id = r.id AND m.user_id = $1
         WHERE r.kind = 'public' AND lower(r.name) LIKE $2
         ORDER BY lower(r.name) LIMIT 100`,
@@ -100,8 +133,8 @@ export class ChatService {
   }
 
   async join(user: AuthUser, roomId: string): Promise<Room> {
-    const room = await this.roomFor(user.id, roomId);
-    if (room.last_read_seq != null) return toRoom(room);
+    const room = await roomFor(this.db, user.id, roomId);
+    if (room.last_read_seq != null) return this.roomView(user.id, roomId);
     if (room.kind !== 'public') throw room.kind === 'private' ? new ForbiddenException('This room is private') : new NotFoundException('No such room');
     return this.addMemberRow(user.id, roomId);
   }
@@ -185,17 +218,22 @@ export class ChatService {
     const timer = this.metrics.messagePersist.startTimer();
     try {
       const message = await this.db.transaction(async (tx) => {
+        const [mentions] = await resolveMentions(tx, [{ roomId, body }]);
         // The row lock on the room serialises senders, so seq has no gaps or duplicates;
         // a rolled-back send also rolls back its increment.
-        const [{ last_seq }] = returning<{ last_seq: string }>(
+        const [bumped] = returning<{ last_seq: string }>(
           await tx.query(`UPDATE chat.rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`, [roomId]),
         );
+        // The room's last member left meanwhile and the room is gone.
+        if (!bumped) throw new NotFoundException('No such room');
+        const { last_seq } = bumped;
         const rows = await tx.query<MessageRow[]>(
-          `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
-          [randomUUID(), roomId, last_seq, user.id, user.displayName, body, clientId],
+          `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id, mentions)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
+          [randomUUID(), roomId, last_seq, user.id, user.displayName, body, clientId, mentions],
         );
         if (rows.length === 0) throw new DuplicateSend();
+        await insertMentionRows(tx, [{ roomId, seq: Number(last_seq), senderId: user.id, mentions }]);
         await tx.query(`UPDATE chat.members SET last_read_seq = GREATEST(last_read_seq, $3) WHERE room_id = $1 AND user_id = $2`, [roomId, user.id, last_seq]);
         return toMessage(rows[0]);
       });
@@ -249,6 +287,8 @@ export class ChatService {
           else fresh.push(p);
         }
         if (fresh.length === 0) return [];
+        // Mentions of the whole batch in one query (none when no body has an '@'), before the room locks.
+        const mentions = await resolveMentions(tx, fresh);
         const perRoom = new Map<string, number>();
         for (const p of fresh) perRoom.set(p.roomId, (perRoom.get(p.roomId) ?? 0) + 1);
         const rooms = [...perRoom.keys()];
@@ -259,6 +299,8 @@ export class ChatService {
             [rooms, rooms.map((r) => perRoom.get(r))],
           ),
         );
+        // A room deleted meanwhile (its last member left): each send then gets its own answer.
+        if (bumped.length !== rooms.length) throw new NotFoundException('No such room');
         // Each room's new seqs go to its sends in arrival order.
         const next = new Map(bumped.map((r) => [r.id, Number(r.last_seq) - perRoom.get(r.id)! + 1]));
         const seqs = fresh.map((p) => {
@@ -267,8 +309,10 @@ export class ChatService {
           return seq;
         });
         const rows = await tx.query<MessageRow[]>(
-          `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id)
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[])
+          `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id, mentions)
+             SELECT id, room_id, seq, sender_id, sender_name, body, client_id, mentions::uuid[]
+               FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[])
+                 AS t(id, room_id, seq, sender_id, sender_name, body, client_id, mentions)
              ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
           [
             fresh.map(() => randomUUID()),
@@ -278,10 +322,15 @@ export class ChatService {
             fresh.map((p) => p.user.displayName),
             fresh.map((p) => p.body),
             fresh.map((p) => p.clientId),
+            mentions.map(uuidArrayLiteral),
           ],
         );
         // Another process stored one of these clientIds meanwhile: a seq would be skipped.
         if (rows.length !== fresh.length) throw new DuplicateSend();
+        await insertMentionRows(
+          tx,
+          fresh.map((p, i) => ({ roomId: p.roomId, seq: seqs[i], senderId: p.user.id, mentions: mentions[i] })),
+        );
         const marks = new Map<string, { roomId: string; userId: string; seq: number }>();
         fresh.forEach((p, i) => marks.set(key(p.user.id, p.roomId), { roomId: p.roomId, userId: p.user.id, seq: seqs[i] }));
         const m = [...marks.values()];
@@ -321,10 +370,22 @@ export class ChatService {
     return this.lifecycle.track(async () => {
       const current = await this.ownMessage(userId, messageId);
       if (current.deleted) throw new ConflictException('A deleted message cannot be edited');
-      const [row] = returning<MessageRow>(
-        await this.db.query(`UPDATE chat.messages SET body = $2, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [messageId, body]),
-      );
-      const message = toMessage(row);
+      // Mentions follow the new text: the rows of the old one go, the new one's are added.
+      const message = await this.db.transaction(async (tx) => {
+        await lockRoomKey(tx, current.room_id);
+        const [mentions] = await resolveMentions(tx, [{ roomId: current.room_id, body }]);
+        const [row] = returning<MessageRow>(
+          await tx.query(`UPDATE chat.messages SET body = $2, mentions = $3, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [
+            messageId,
+            body,
+            mentions,
+          ]),
+        );
+        if (!row) throw new NotFoundException('No such message');
+        await tx.query(`DELETE FROM chat.mentions WHERE room_id = $1 AND seq = $2`, [current.room_id, current.seq]);
+        await insertMentionRows(tx, [{ roomId: current.room_id, seq: Number(current.seq), senderId: userId, mentions }]);
+        return toMessage(row);
+      });
       this.realtime.messageUpdated(message);
       return message;
     });
@@ -334,9 +395,17 @@ export class ChatService {
     return this.lifecycle.track(async () => {
       const current = await this.ownMessage(userId, messageId);
       if (current.deleted) return;
-      const [row] = returning<MessageRow>(
-        await this.db.query(`UPDATE chat.messages SET body = '', deleted = true, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [messageId]),
-      );
+      const row = await this.db.transaction(async (tx) => {
+        await lockRoomKey(tx, current.room_id);
+        await tx.query(`DELETE FROM chat.mentions WHERE room_id = $1 AND seq = $2`, [current.room_id, current.seq]);
+        const [updated] = returning<MessageRow>(
+          await tx.query(`UPDATE chat.messages SET body = '', mentions = '{}', deleted = true, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [
+            messageId,
+          ]),
+        );
+        if (!updated) throw new NotFoundException('No such message');
+        return updated;
+      });
       this.realtime.messageUpdated(toMessage(row));
     });
   }
@@ -437,35 +506,35 @@ export class ChatService {
     return row ? toMessage(row) : undefined;
   }
 
-  /** The room as this user sees it; last_read_seq is null when not a member. */
-  private async roomFor(userId: string, roomId: string): Promise<RoomRow> {
-    const [row] = await this.db.query<RoomRow[]>(
-      `SELECT ${ROOM_COLUMNS}, m.last_read_seq FROM chat.rooms r LEFT JOIN chat.members m ON m.room_id = r.id AND m.user_id = $2 WHERE r.id = $1`,
-      [roomId, userId],
-    );
-    if (!row) throw new NotFoundException('No such room');
-    return row;
-  }
-
   /** Members pass; others get 403 on a public room and 404 where they may not even see it. */
-  private async memberRoom(userId: string, roomId: string): Promise<RoomRow> {
-    const room = await this.roomFor(userId, roomId);
-    if (room.last_read_seq != null) return room;
-    if (room.kind === 'public') throw new ForbiddenException('Join this room first');
-    throw new NotFoundException('No such room');
+  private memberRoom(userId: string, roomId: string): Promise<RoomRow> {
+    return memberRoom(this.db, userId, roomId);
   }
 
-  private async roomView(userId: string, roomId: string): Promise<Room> {
-    return toRoom(await this.roomFor(userId, roomId));
+  private roomView(userId: string, roomId: string): Promise<Room> {
+    return roomView(this.db, userId, roomId);
   }
 
+  /** A new member: their sockets join the room, the room's sockets hear `member:joined`. */
   private async addMemberRow(userId: string, roomId: string): Promise<Room> {
-    const inserted = await this.db.query<Array<{ user_id: string }>>(
-      `INSERT INTO chat.members (room_id, user_id, last_read_seq) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING RETURNING user_id`,
-      [roomId, userId],
-    );
+    const inserted = await this.db
+      .query<Array<{ user_id: string }>>(
+        `INSERT INTO chat.members (room_id, user_id, last_read_seq) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING RETURNING user_id`,
+        [roomId, userId],
+      )
+      .catch((e: { code?: string; driverError?: { code?: string } }) => {
+        // The room's last member left and the room went away meanwhile.
+        if ((e?.code ?? e?.driverError?.code) === '23503') throw new NotFoundException('No such room');
+        throw e;
+      });
     const room = await this.roomView(userId, roomId);
     if (inserted.length > 0) {
+      const [row] = await this.db.query<MemberRow[]>(
+        `SELECT ${MEMBER_COLUMNS} FROM chat.members m JOIN users.users u ON u.id = m.user_id WHERE m.room_id = $1 AND m.user_id = $2`,
+        [roomId, userId],
+      );
+      const online = (await this.realtime.onlineAmong([userId])).length > 0;
+      if (row) this.realtime.memberJoined(roomId, toMember(row, online));
       this.realtime.roomAdded(userId, room);
       await this.realtime.introduce(userId, roomId, await this.membersOf(roomId));
     }

@@ -1,7 +1,7 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { Server } from 'socket.io';
 import { PresenceService } from './presence.service.js';
-import type { ClientToServerEvents, Message, Room, ServerToClientEvents } from '../contract/events.js';
+import type { ClientToServerEvents, Member, Message, Room, ServerToClientEvents } from '../contract/events.js';
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents>;
 export const roomChannel = (roomId: string) => `room:${roomId}`;
@@ -14,6 +14,7 @@ export const userChannel = (userId: string) => `user:${userId}`;
 @Injectable()
 export class RealtimeService implements OnModuleDestroy {
   private server?: ChatServer;
+  private readonly log = new Logger('realtime');
 
   constructor(private readonly presence: PresenceService) {}
 
@@ -34,6 +35,45 @@ export class RealtimeService implements OnModuleDestroy {
     if (!this.server) return;
     this.server.in(userChannel(userId)).socketsJoin(roomChannel(room.id));
     this.server.to(userChannel(userId)).emit('room:added', room);
+  }
+
+  /** Each user's own view of a room (name, topic, their role or settings changed). */
+  roomUpdated(views: Array<{ userId: string; room: Room }>) {
+    for (const { userId, room } of views) this.server?.to(userChannel(userId)).emit('room:updated', room);
+  }
+
+  memberJoined(roomId: string, member: Member) {
+    this.server?.to(roomChannel(roomId)).emit('member:joined', { roomId, member });
+  }
+
+  memberUpdated(roomId: string, member: Member) {
+    this.server?.to(roomChannel(roomId)).emit('member:updated', { roomId, member });
+  }
+
+  /**
+   * The user left the room or was removed: every socket of theirs, on every replica, leaves
+   * the room's channel before this resolves; then the room hears `member:left` and the user
+   * `room:removed`. The Redis adapter only publishes a leave request (even to this replica),
+   * so the local sockets leave here at once, and a fetchSockets round trip on the same request
+   * channel serves as a barrier: each replica answers it only after handling the leave.
+   */
+  async memberRemoved(userId: string, roomId: string, removedBy: string | null) {
+    const server = this.server;
+    if (!server) return;
+    server.local.in(userChannel(userId)).socketsLeave(roomChannel(roomId));
+    server.in(userChannel(userId)).socketsLeave(roomChannel(roomId));
+    try {
+      await server.in(userChannel(userId)).fetchSockets();
+    } catch (e) {
+      // A replica that did not answer in time (it is going away); its sockets will reconnect.
+      this.log.warn({ msg: 'leave barrier incomplete', err: String(e) });
+    }
+    server.to(roomChannel(roomId)).emit('member:left', { roomId, userId, removedBy });
+    server.to(userChannel(userId)).emit('room:removed', { roomId });
+  }
+
+  onlineAmong(userIds: string[]): Promise<string[]> {
+    return this.presence.onlineAmong(userIds);
   }
 
   /** A user newly shares a room: each side learns whether the other is online (one lookup). */

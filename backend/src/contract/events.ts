@@ -13,14 +13,39 @@ export interface User {
 
 export type UserSummary = Pick<User, 'id' | 'username' | 'displayName'>;
 
+/** A member's role in a room: the creator is its owner; both people in a direct room are members. */
+export type RoomRole = 'owner' | 'admin' | 'member';
+
 export interface Room {
   id: string;
   name: string;
   kind: RoomKind;
+  topic: string | null;
   createdBy: string;
   createdAt: string;
   lastSeq: number;
   unread: number;
+  /** Unread messages that mention me (every unread message in a direct room). */
+  mentions: number;
+  /** My role; null only in public-room discovery, for rooms I am not a member of. */
+  role: RoomRole | null;
+  memberCount: number;
+  /** My own setting. */
+  muted: boolean;
+}
+
+export interface Member {
+  userId: string;
+  username: string;
+  displayName: string;
+  role: RoomRole;
+  online: boolean;
+  joinedAt: string;
+}
+
+export interface MemberPage {
+  members: Member[];
+  hasMore: boolean;
 }
 
 export interface Message {
@@ -34,6 +59,8 @@ export interface Message {
   createdAt: string;
   editedAt: string | null;
   deleted: boolean;
+  /** Ids of the room's members this message mentions (`@username`, or everyone with `@room`). */
+  mentions: string[];
 }
 
 export interface AuthResult {
@@ -85,6 +112,15 @@ export interface ServerToClientEvents {
   typing: (t: { roomId: string; userId: string; username: string; typing: boolean }) => void;
   presence: (p: { userId: string; online: boolean }) => void;
   'room:added': (r: Room) => void;
+  /** A room I am in changed (name, topic, my role, my settings): my own view of it. */
+  'room:updated': (r: Room) => void;
+  /** I left or was removed: no more events of that room reach me. */
+  'room:removed': (p: { roomId: string }) => void;
+  'member:joined': (p: { roomId: string; member: Member }) => void;
+  /** `removedBy` is null when the member left on their own. */
+  'member:left': (p: { roomId: string; userId: string; removedBy: string | null }) => void;
+  /** A member's role changed (by the owner, or ownership handed over when the owner left). */
+  'member:updated': (p: { roomId: string; member: Member }) => void;
   /** The connection's access token expired: send `auth:refresh` within graceMs or be disconnected. */
   'auth:expired': (p: { graceMs: number }) => void;
 }

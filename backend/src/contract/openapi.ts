@@ -15,11 +15,25 @@ const Room = z.object({
   id: z.uuid(),
   name: z.string(),
   kind: z.enum(['public', 'private', 'direct']),
+  topic: z.string().nullable(),
   createdBy: z.uuid(),
   createdAt: time,
   lastSeq: z.int(),
   unread: z.int(),
+  mentions: z.int().describe('my unread mentions (every unread message in a direct room)'),
+  role: z.enum(['owner', 'admin', 'member']).nullable().describe('my role; null only in public-room discovery for rooms I am not in'),
+  memberCount: z.int(),
+  muted: z.boolean().describe('my own setting'),
 });
+const Member = z.object({
+  userId: z.uuid(),
+  username: z.string(),
+  displayName: z.string(),
+  role: z.enum(['owner', 'admin', 'member']),
+  online: z.boolean(),
+  joinedAt: time,
+});
+const MemberPage = z.object({ members: z.array(Member), hasMore: z.boolean() });
 const Message = z.object({
   id: z.uuid(),
   roomId: z.uuid(),
@@ -31,6 +45,7 @@ const Message = z.object({
   createdAt: time,
   editedAt: time.nullable(),
   deleted: z.boolean(),
+  mentions: z.array(z.uuid()).describe('members this message mentions: @username, or everyone with @room'),
 });
 // refreshToken is left out (it is in the cookie) when the request carried X-Chat-Session: cookie.
 const AuthResult = z.object({ user: User, accessToken: z.string(), refreshToken: z.string().optional(), expiresIn: z.int() });
@@ -42,7 +57,7 @@ const ErrorBody = z.object({
   details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
 
-const components = { User, UserSummary, Room, Message, AuthResult, Page, Error: ErrorBody };
+const components = { User, UserSummary, Room, Member, MemberPage, Message, AuthResult, Page, Error: ErrorBody };
 const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
 const content = (schema: object) => ({ content: { 'application/json': { schema } } });
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: `error ${c}`, ...content(ref('Error')) }]));
@@ -51,6 +66,7 @@ const queryParams = (schema: z.ZodObject) =>
   // Query values arrive as digit strings and are parsed to numbers: the parsed (output) type says more.
   Object.entries((strip(json(schema, 'output')) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema }));
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const userIdParam = { name: 'userId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const secured = { security: [{ bearer: [] }] };
 const sessionHeader = {
   name: 'X-Chat-Session',
@@ -114,10 +130,10 @@ export function openApiDocument() {
       get: op('A user', { ...secured, parameters: [idParam], responses: { 200: { description: 'user', ...content(ref('User')) }, ...errors(400, 401, 404) } }),
     },
     '/api/chat/rooms': {
-      post: op('Create a room; the creator is a member', {
+      post: op('Create a room; the creator is its owner. Public names are unique case-insensitively', {
         ...secured,
         requestBody: body(S.CreateRoomBody),
-        responses: { 201: { description: 'created', ...content(ref('Room')) }, ...errors(400, 401) },
+        responses: { 201: { description: 'created', ...content(ref('Room')) }, ...errors(400, 401, 409) },
       }),
       get: op('My rooms with unread counts', {
         ...secured,
@@ -138,7 +154,48 @@ export function openApiDocument() {
         responses: { 200: { description: 'joined', ...content(ref('Room')) }, ...errors(400, 401, 403, 404) },
       }),
     },
+    '/api/chat/rooms/{id}': {
+      patch: op('Rename and/or set the topic (owner or admin; not for direct rooms); an empty or null topic clears it', {
+        ...secured,
+        parameters: [idParam],
+        requestBody: body(S.UpdateRoomBody),
+        responses: { 200: { description: 'updated', ...content(ref('Room')) }, ...errors(400, 401, 403, 404, 409) },
+      }),
+    },
+    '/api/chat/rooms/{id}/settings': {
+      patch: op('My own settings of a room', {
+        ...secured,
+        parameters: [idParam],
+        requestBody: body(S.RoomSettingsBody),
+        responses: { 200: { description: 'my view of the room', ...content(ref('Room')) }, ...errors(400, 401, 403, 404) },
+      }),
+    },
+    '/api/chat/rooms/{id}/members/me': {
+      delete: op('Leave (not a direct room); an owner hands ownership to the longest-standing admin, else member; the last member leaving deletes the room', {
+        ...secured,
+        parameters: [idParam],
+        responses: { 204: { description: 'left' }, ...errors(400, 401, 403, 404) },
+      }),
+    },
+    '/api/chat/rooms/{id}/members/{userId}': {
+      delete: op('Remove a member (owner or admin; never the owner); my own id is the same as leaving', {
+        ...secured,
+        parameters: [idParam, userIdParam],
+        responses: { 204: { description: 'removed' }, ...errors(400, 401, 403, 404) },
+      }),
+      patch: op("Change a member's role (owner only)", {
+        ...secured,
+        parameters: [idParam, userIdParam],
+        requestBody: body(S.UpdateMemberBody),
+        responses: { 200: { description: 'the member', ...content(ref('Member')) }, ...errors(400, 401, 403, 404) },
+      }),
+    },
     '/api/chat/rooms/{id}/members': {
+      get: op('Members, ordered by user id; keyset pages with after', {
+        ...secured,
+        parameters: [idParam, ...queryParams(S.MembersQuery)],
+        responses: { 200: { description: 'page', ...content(ref('MemberPage')) }, ...errors(400, 401, 403, 404, 429) },
+      }),
       post: op('Add a member (members only; not for direct rooms)', {
         ...secured,
         parameters: [idParam],

@@ -9,10 +9,12 @@ export const LIMITS = {
   password: { min: 8, max: 128 },
   displayName: { min: 1, max: 64 },
   roomName: { min: 1, max: 80 },
+  topic: { max: 250 },
   body: { min: 1, max: 4000 },
   clientId: { min: 1, max: 64 },
   pageSize: { min: 1, max: 100, default: 50 },
   searchLimit: { min: 1, max: 50, default: 20 },
+  memberPage: { min: 1, max: 200, default: 50 },
   syncRooms: 200,
 } as const;
 
@@ -67,10 +69,24 @@ export const UserSearchQuery = z.strictObject({
   limit: digits(z.number().int().min(LIMITS.searchLimit.min).max(LIMITS.searchLimit.max)).default(LIMITS.searchLimit.default),
 });
 
+const roomName = text().trim().min(LIMITS.roomName.min).max(LIMITS.roomName.max);
 export const CreateRoomBody = z.strictObject({
-  name: text().trim().min(LIMITS.roomName.min).max(LIMITS.roomName.max),
+  name: roomName,
   kind: z.enum(['public', 'private']),
 });
+/** Rename and/or set the topic; an empty or null topic clears it. At least one field. */
+export const UpdateRoomBody = z
+  .strictObject({
+    name: roomName.optional(),
+    topic: text().trim().max(LIMITS.topic.max).nullable().optional(),
+  })
+  .refine((b) => b.name !== undefined || b.topic !== undefined, { message: 'name or topic is required', path: ['name'] });
+export const MembersQuery = z.strictObject({
+  after: uuid.optional(),
+  limit: digits(z.number().int().min(LIMITS.memberPage.min).max(LIMITS.memberPage.max)).default(LIMITS.memberPage.default),
+});
+export const UpdateMemberBody = z.strictObject({ role: z.enum(['admin', 'member']) });
+export const RoomSettingsBody = z.strictObject({ muted: z.boolean({ message: 'must be a boolean' }) });
 export const PublicRoomsQuery = z.strictObject({ query: text().trim().max(80).default('') });
 export const AddMemberBody = z.strictObject({ userId: uuid });
 export const DirectBody = z.strictObject({ userId: uuid });
