@@ -79,7 +79,9 @@ try {
   const alice = await user('alice');
   const bob = await user('bob');
   const rooms = [];
-  for (let i = 0; i < 100; i++) rooms.push((await api('POST', '/api/chat/rooms', mallory.accessToken, { name: `big ${i}`, kind: 'public' })).body.id);
+  // Public room names are unique: a run's own suffix lets it repeat on the same database.
+  const run = randomUUID().slice(0, 8);
+  for (let i = 0; i < 100; i++) rooms.push((await api('POST', '/api/chat/rooms', mallory.accessToken, { name: `big ${i} ${run}`, kind: 'public' })).body.id);
   const ms = await connect(mallory.accessToken);
   const seed = (roomId, n) => Promise.all(Array.from({ length: n }, () => ms.emitWithAck('message:send', { roomId, body: BIG, clientId: randomUUID() })));
   for (let i = 0; i < rooms.length; i += 10) await Promise.all(rooms.slice(i, i + 10).map((r) => seed(r, 6)));

@@ -12,7 +12,7 @@ export async function runB3(db, { ms, connections, batch }) {
   const pool = new pg.Pool({ connectionString: url, max: connections });
   const sender = randomUUID();
   const rooms = Array.from({ length: connections }, () => randomUUID());
-  await db.query(`INSERT INTO chat.rooms (id, name, kind, created_by) SELECT r, 'b3', 'public', $2 FROM unnest($1::uuid[]) AS r`, [rooms, sender]);
+  await db.query(`INSERT INTO chat.rooms (id, name, kind, created_by) SELECT r, 'b3 ' || r, 'public', $2 FROM unnest($1::uuid[]) AS r`, [rooms, sender]);
   const seqs = new Map(rooms.map((r) => [r, 0]));
   const body = (room, n) => `b|b3|${room.slice(0, 8)}|${n}|${Date.now()}`;
   const loop = async (room, rowsPer) => {

@@ -17,7 +17,7 @@ const post = async (path, body, token) => {
   return res.json();
 };
 const sender = await post('/api/auth/register', { username: `traffic_${randomUUID().slice(0, 8)}`, password: 'traffic-password' });
-const room = await post('/api/chat/rooms', { name: 'traffic', kind: 'public' }, sender.accessToken);
+const room = await post('/api/chat/rooms', { name: `traffic ${randomUUID().slice(0, 8)}`, kind: 'public' }, sender.accessToken);
 const socket = io(base, {
   path: '/socket.io',
   transports: ['websocket'],
