@@ -263,14 +263,27 @@ async function readinessRound(w) {
   log(`readiness: pausing ${pod.name} (in ${headless.name} DNS: ${before.dns}, behind ${service.name}'s address in the gateway: ${before.vip})`);
   const t = Date.now();
   await cluster.pause(pod);
+  // Endpoints reach DNS and every node's rules a moment after readiness changes, as on a
+  // cluster (EndpointSlice controller, then kube-proxy): allow 5 s, and say how long it took.
+  const settle = async (want) => {
+    const t0 = Date.now();
+    let v = await view();
+    while ((v.dns !== want || v.vip !== want) && Date.now() - t0 < 5000) {
+      await sleep(100);
+      v = await view();
+    }
+    return { ...v, ms: Date.now() - t0 };
+  };
   while (pod.ready && Date.now() - t < 60_000) await sleep(200);
-  const out = await view();
-  log(`readiness: ${pod.name} not ready after ${Date.now() - t} ms; in DNS: ${out.dns}, behind the Service address: ${out.vip}`);
+  const out = await settle(false);
+  log(`readiness: ${pod.name} not ready after ${Date.now() - t - out.ms} ms; in DNS: ${out.dns}, behind the Service address: ${out.vip} (${out.ms} ms later)`);
   await cluster.unpause(pod);
   const t2 = Date.now();
   await cluster.waitReady([pod], deadline());
-  const back = await view();
-  log(`readiness: ${pod.name} Ready again after ${Date.now() - t2} ms; in DNS: ${back.dns}, behind the Service address: ${back.vip}`);
+  const back = await settle(true);
+  log(
+    `readiness: ${pod.name} Ready again after ${Date.now() - t2 - back.ms} ms; in DNS: ${back.dns}, behind the Service address: ${back.vip} (${back.ms} ms later)`,
+  );
   const ok = before.dns && before.vip && !out.dns && !out.vip && back.dns && back.vip && pod.ready;
   log(`readiness round: ${ok ? 'PASSED' : 'FAILED'}`);
   return ok ? 0 : 1;
