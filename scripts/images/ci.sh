@@ -169,6 +169,6 @@ for c in "$net-chat" "$net-users" "$net-auth" "$net-frontend"; do
   podman stop -t 15 "$c" >/dev/null
   code=$(podman inspect --format '{{.State.ExitCode}}' "$c")
   echo "$c stopped in $(( ($(date +%s%N) - t0) / 1000000 )) ms, exit $code"
-  [ "$code" = 0 ] || { echo "FAIL: $c exited $code on SIGTERM"; exit 1; }
+  [ "$code" = 0 ] || { echo "FAIL: $c exited $code on SIGTERM; its last log lines:"; podman logs --tail 20 "$c" 2>&1; exit 1; }
 done
 log "images: all checks passed"

@@ -23,7 +23,18 @@ async function connect(config: AppConfig): Promise<SharedRedis> {
 class RedisCloser implements OnApplicationShutdown {
   constructor(@InjectRedis() private readonly redis: SharedRedis) {}
   async onApplicationShutdown() {
-    if (this.redis) await Promise.allSettled([this.redis.client.quit(), this.redis.sub.quit()]);
+    if (!this.redis) return;
+    // close() lets pending commands finish (quit() is deprecated in node-redis 5); bounded, so a
+    // connection that never answers cannot hold the shutdown past its grace period.
+    await Promise.allSettled(
+      [this.redis.client, this.redis.sub].map(async (c) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const bounded = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 2000)));
+        const outcome = await Promise.race([c.close().then(() => 'closed' as const), bounded]);
+        clearTimeout(timer);
+        if (outcome === 'late') c.destroy();
+      }),
+    );
   }
 }
 
