@@ -10,7 +10,7 @@ import { RateLimited, ValidationFailed } from '../common/http/errors.js';
 import { BatchQueue } from '../common/batch-queue.js';
 import { LifecycleService } from '../common/lifecycle.service.js';
 import { MetricsService } from '../common/metrics/metrics.service.js';
-import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
+import { READ_WINDOW_MS, RateLimiter } from '../common/ratelimit/rate-limiter.js';
 import type { Message, Page, Room, SyncRoom } from '../contract/events.js';
 import { resolveMentions, uuidArrayLiteral } from './mentions.js';
 import { RealtimeService } from './realtime.service.js';
@@ -18,8 +18,6 @@ import { memberRoom, publicNameTaken, type Queryable, roomFor, roomView } from '
 import { MEMBER_COLUMNS, MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, MemberRow, MessageRow, ROOM_COLUMNS, RoomRow, toMember, toMessage, toRoom } from './rows.js';
 
 const SYNC_PAGE = 100;
-/** Per-user rate-limit window of reads and syncs. */
-const READ_WINDOW_MS = 10_000;
 
 /**
  * Keeps messages (in the order given) while their JSON fits in `budget` bytes; with

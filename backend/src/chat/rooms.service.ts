@@ -5,14 +5,11 @@ import type { AuthUser } from '../common/auth/public.decorator.js';
 import { InjectConfig } from '../common/config/config.module.js';
 import type { AppConfig } from '../common/config/config.schema.js';
 import { LifecycleService } from '../common/lifecycle.service.js';
-import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
+import { READ_WINDOW_MS, RateLimiter } from '../common/ratelimit/rate-limiter.js';
 import type { Member, MemberPage, Room, RoomRole } from '../contract/events.js';
 import { RealtimeService } from './realtime.service.js';
 import { memberRoom, publicNameTaken, type Queryable, roomView } from './room-access.js';
 import { MEMBER_COLUMNS, MENTION_COUNT, MemberRow, ROOM_BASE, RoomRow, toMember, toRoom } from './rows.js';
-
-/** Per-user rate-limit window of reads (shared with history: the same `read:` key). */
-const READ_WINDOW_MS = 10_000;
 
 /** Who may do what: see docs/backend.md ("Rooms and people"). */
 const canManage = (role: RoomRole | null | undefined) => role === 'owner' || role === 'admin';

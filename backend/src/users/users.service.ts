@@ -5,7 +5,7 @@ import type { User, UserSummary } from '../contract/events.js';
 import { InjectConfig } from '../common/config/config.module.js';
 import type { AppConfig } from '../common/config/config.schema.js';
 import { likePrefix, returning } from '../common/database/sql.js';
-import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
+import { READ_WINDOW_MS, RateLimiter } from '../common/ratelimit/rate-limiter.js';
 
 interface UserRow {
   id: string;
@@ -40,7 +40,7 @@ export class UsersService {
   }
 
   async search(userId: string, query: string, limit: number): Promise<UserSummary[]> {
-    await this.limiter.enforce(`read:${userId}`, this.config.READ_RATE_LIMIT!, 10_000);
+    await this.limiter.enforce(`read:${userId}`, this.config.READ_RATE_LIMIT!, READ_WINDOW_MS);
     const rows = await this.db.query<UserRow[]>(
       `SELECT id, username, display_name FROM users.users
         WHERE username LIKE $1 OR lower(display_name) LIKE $1

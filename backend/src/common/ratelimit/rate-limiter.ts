@@ -2,6 +2,12 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { RateLimited } from '../http/errors.js';
 import { InjectRedis, type SharedRedis } from '../redis/redis.module.js';
 
+/**
+ * Window of the per-user read budget (`read:<userId>`, READ_RATE_LIMIT), which history pages,
+ * member lists, user search and public-room search share, as does `sync` with its own key.
+ */
+export const READ_WINDOW_MS = 10_000;
+
 export interface RateDecision {
   allowed: boolean;
   retryAfterSeconds: number;
