@@ -11,6 +11,8 @@ import type { AuthResult, ClientToServerEvents, ServerToClientEvents } from '../
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 const quiet = {
+  // Tests share one database: a default room would collect every test's accounts.
+  DEFAULT_ROOM: '',
   LOG_LEVEL: 'error',
   LOG_FORMAT: 'json',
   AUTH_RATE_LIMIT_PER_IP: '100000',

@@ -139,6 +139,12 @@ wp=$("$HELM" template chat "$chart" --set frontend.workerProcesses=6 --show-only
 if grep -A1 'name: WORKER_PROCESSES' <<<"$wp" | grep -q '"6"' && grep -q 'memory: 256Mi' <<<"$wp"; then pass "gateway: frontend.workerProcesses=6 gives WORKER_PROCESSES=6 and a 256Mi limit (64Mi + 32Mi per worker)"
 else fail "gateway: frontend.workerProcesses=6 not rendered into WORKER_PROCESSES and the memory limit"; fi
 
+echo "== default room"
+# auth.defaultRoom reaches auth as DEFAULT_ROOM; empty turns it off; only spaces is refused.
+dr() { "$HELM" template chat "$chart" --show-only charts/auth/templates/deployment.yaml "$@" 2>&1 | grep -A1 'name: DEFAULT_ROOM' | tail -1; }
+if [ "$(dr)" = '              value: "general"' ] && [ "$(dr --set auth.defaultRoom=)" = '              value: ""' ]; then pass "auth.defaultRoom: DEFAULT_ROOM \"general\" by default, \"\" when empty"
+else fail "auth.defaultRoom: DEFAULT_ROOM not rendered ($(dr) / $(dr --set auth.defaultRoom=))"; fi
+
 echo "== cloud profile"
 # helm's default --wait timeout (5m) is too short for a first CloudNativePG bootstrap; the init
 # containers must keep retrying for as long as the suggested timeout.
@@ -341,6 +347,7 @@ reject "CloudNativePG's deprecated backup.barmanObjectStore" "Additional propert
 reject "CloudNativePG backups without an object store" "postgresql.cnpg.backup.enabled=true needs postgresql.cnpg.backup.objectStore.destinationPath" --set postgresql.cnpg.enabled=true --set postgresql.cnpg.backup.enabled=true
 reject "no Redis at all" "redis: none configured" --set redis.enabled=false
 reject "Redis twice" "redis.enabled=true and an external global.redis.host" --set redis.enabled=true --set global.redis.host=r
+reject "default room of only spaces" "defaultRoom: Does not match pattern" --set-string "auth.defaultRoom=   "
 reject "tests without the gateway" "frontend.enabled=false leaves them without a backend" --set frontend.enabled=false
 
 echo "== secrets"

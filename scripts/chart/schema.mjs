@@ -55,6 +55,8 @@ const RULES = [
   ['sendBatchMax', { type: 'integer', minimum: 1, maximum: 1000 }],
   ['accessTokenTtlSeconds', { type: 'integer', minimum: 30, maximum: 86400 }],
   ['refreshTokenTtlSeconds', { type: 'integer', minimum: 300, maximum: 31536000 }],
+  // A room name (1 to 80 characters, not only spaces), or empty for none.
+  ['defaultRoom', { type: 'string', maxLength: 80, pattern: '^(|.*\\S.*)$' }],
   ['extraEnv', { type: 'object', propertyNames: { pattern: '^[A-Z][A-Z0-9_]*$' }, additionalProperties: { type: ['string', 'number', 'boolean'] } }],
   ['securityContext.*', { type: 'integer', minimum: 1 }],
   ['probes.*.*', { type: 'integer', minimum: 1 }],

@@ -9,6 +9,7 @@ import { isUniqueViolation, returning } from '../common/database/sql.js';
 import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
 import { SessionRevocations } from '../common/auth/session-revocations.js';
 import type { AuthResult, User } from '../contract/events.js';
+import { joinDefaultRoom } from '../chat/default-room.js';
 import { KeysService } from './keys.service.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 
@@ -61,11 +62,12 @@ export class AuthService {
           [id, input.username, displayName],
         );
         await tx.query(`INSERT INTO auth.credentials (user_id, username, password_hash) VALUES ($1, $2, $3)`, [id, input.username, hash]);
+        if (this.config.DEFAULT_ROOM) await joinDefaultRoom(tx, id, this.config.DEFAULT_ROOM);
         const user: User = { id, username: input.username, displayName, createdAt: row.created_at.toISOString() };
         return this.issue(tx, user, randomUUID());
       });
     } catch (e) {
-      if (isUniqueViolation(e)) throw new ConflictException('Username is already taken');
+      if (isUniqueViolation(e, 'users_username_key')) throw new ConflictException('Username is already taken');
       throw e;
     }
   }

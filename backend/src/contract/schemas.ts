@@ -69,7 +69,7 @@ export const UserSearchQuery = z.strictObject({
   limit: digits(z.number().int().min(LIMITS.searchLimit.min).max(LIMITS.searchLimit.max)).default(LIMITS.searchLimit.default),
 });
 
-const roomName = text().trim().min(LIMITS.roomName.min).max(LIMITS.roomName.max);
+export const roomName = text().trim().min(LIMITS.roomName.min).max(LIMITS.roomName.max);
 export const CreateRoomBody = z.strictObject({
   name: roomName,
   kind: z.enum(['public', 'private']),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { roomName } from '../../contract/schemas.js';
 
 /** The processes this codebase runs as; each validates only the variables it uses. */
 export type Role = 'auth' | 'users' | 'chat' | 'all' | 'migrate';
@@ -64,6 +65,11 @@ const sign = {
   AUTH_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(60),
 };
 
+const registration = {
+  /** Public room every new account joins (created by the first); empty: none. */
+  DEFAULT_ROOM: z.union([z.literal(''), roomName]).default(''),
+};
+
 /** Per-user budget for calls whose answers can grow: history and both searches. */
 const reads = {
   /** History pages and searches one user may ask for per 10 seconds. */
@@ -107,7 +113,7 @@ const needsKey = (c: { JWT_PRIVATE_KEY?: string; JWT_PRIVATE_KEY_FILE?: string }
 
 export const configSchemas = {
   auth: z
-    .object({ ...common, ...sign })
+    .object({ ...common, ...sign, ...registration })
     .refine(needsKey, { message: 'JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required', path: ['JWT_PRIVATE_KEY'] })
     .refine(...headersWithinRequest),
   users: z.object({ ...common, ...verify, ...reads }).refine(...headersWithinRequest),
@@ -118,6 +124,7 @@ export const configSchemas = {
       ...sign,
       ...chat,
       ...allInOne,
+      DEFAULT_ROOM: registration.DEFAULT_ROOM.default('general'),
       DATABASE_URL: common.DATABASE_URL.optional(),
       MIGRATE_ON_START: bool.default(true),
       NODE_ENV: common.NODE_ENV.default('development'),
