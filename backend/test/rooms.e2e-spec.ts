@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { ROOM_MENTION_MAX_MEMBERS } from '../src/chat/mentions.js';
 import type { Service } from '../src/common/app.js';
 import type { AuthResult, Member, Message, Room } from '../src/contract/events.js';
 import { ClientSocket, client, collect, connect, next, register, sleep, start, uniq } from './harness.js';
@@ -409,6 +411,25 @@ describe('mentions', () => {
     expect(await mine(cid, r.id)).toMatchObject({ unread: 3, mentions: 2 });
     await api('POST', `/api/chat/rooms/${r.id}/read`, { token: cid.accessToken, body: { seq: 5 } });
     expect(await mine(cid, r.id)).toMatchObject({ unread: 0, mentions: 0 });
+  });
+
+  test(`@room mentions every member up to ${ROOM_MENTION_MAX_MEMBERS}, nobody beyond; @username still works there`, async () => {
+    const [ann, ben] = await Promise.all([1, 2].map(() => register(svc.url, 'mb')));
+    const r = (await api('POST', '/api/chat/rooms', { token: ann.accessToken, body: { name: uniq('crowd'), kind: 'private' } })).body as Room;
+    await api('POST', `/api/chat/rooms/${r.id}/members`, { token: ann.accessToken, body: { userId: ben.user.id } });
+    // The other members as bare rows: registering a thousand accounts would take minutes.
+    const db = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await db.connect();
+    const addRows = (n: number) => db.query(`INSERT INTO chat.members (room_id, user_id) SELECT $1, gen_random_uuid() FROM generate_series(1, $2)`, [r.id, n]);
+    try {
+      await addRows(ROOM_MENTION_MAX_MEMBERS - 2);
+      expect(((await send(ben, r.id, 'all @room')).body as Message).mentions).toHaveLength(ROOM_MENTION_MAX_MEMBERS);
+      await addRows(1);
+      const over = (await send(ben, r.id, `all @room and @${ann.user.username}`)).body as Message;
+      expect(over.mentions).toEqual([ann.user.id]);
+    } finally {
+      await db.end();
+    }
   });
 
   test('edits re-read mentions and a deleted message no longer counts', async () => {

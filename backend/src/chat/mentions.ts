@@ -7,6 +7,11 @@
 const TOKEN = /(?<![A-Za-z0-9_.-])@([A-Za-z0-9_.-]+)/g;
 /** `@room` mentions every member of the room. */
 export const ROOM_MENTION = 'room';
+/**
+ * Above this many members `@room` mentions nobody: each mention is a row per member and the
+ * member ids travel in the message to every member (a default room holds every account).
+ */
+export const ROOM_MENTION_MAX_MEMBERS = 1000;
 const MAX_NAMES = 50;
 
 export interface MentionCandidates {
@@ -37,7 +42,8 @@ interface Queryable {
 
 /**
  * The member ids each message mentions, for a whole batch in one query (none when no body
- * has an `@`): `@username` of a member of that room, and every member for `@room`.
+ * has an `@`): `@username` of a member of that room, and every member for `@room` in rooms
+ * of up to ROOM_MENTION_MAX_MEMBERS.
  */
 export async function resolveMentions(db: Queryable, messages: Array<{ roomId: string; body: string }>): Promise<string[][]> {
   const out = messages.map(() => [] as string[]);
@@ -58,9 +64,10 @@ export async function resolveMentions(db: Queryable, messages: Array<{ roomId: s
     `WITH t AS (SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[]) AS t(i, room_id, name))
      SELECT t.i, m.user_id FROM t JOIN users.users u ON u.username = t.name JOIN chat.members m ON m.room_id = t.room_id AND m.user_id = u.id
      UNION
-     SELECT t.i, m.user_id FROM t JOIN chat.members m ON m.room_id = t.room_id WHERE t.name = $4
+     SELECT t.i, m.user_id FROM t JOIN chat.members m ON m.room_id = t.room_id
+      WHERE t.name = $4 AND (SELECT count(*) FROM (SELECT 1 FROM chat.members c WHERE c.room_id = t.room_id LIMIT $5 + 1) n) <= $5
      ORDER BY 1, 2`,
-    [idx, rooms, names, `@${ROOM_MENTION}`],
+    [idx, rooms, names, `@${ROOM_MENTION}`, ROOM_MENTION_MAX_MEMBERS],
   )) as Array<{ i: number; user_id: string }>;
   for (const r of rows) out[Number(r.i)].push(r.user_id);
   return out;
