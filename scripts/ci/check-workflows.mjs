@@ -151,31 +151,42 @@ for (const [f, wf] of Object.entries(workflows)) {
     }
   }
 }
-// The majors that run on Node 24 (GitHub's Node 20 deprecation); checked against the actions'
-// releases. kind-action and ghaction-github-runtime: no newer release confirmed, not listed.
+// Every action the workflows use, and the release each must be at least: the newest release
+// of each (all on Node 24, or composite), read from the actions' repositories on 2026-11-28.
+// An action missing from this table fails too, so a new one cannot slip in unchecked.
 const minimum = {
-  'actions/checkout': 5,
-  'actions/setup-node': 5,
-  'actions/upload-artifact': 6,
-  'actions/download-artifact': 7,
-  'docker/setup-qemu-action': 4,
-  'docker/setup-buildx-action': 4,
-  'docker/login-action': 4,
-  'docker/metadata-action': 6,
-  'docker/build-push-action': 7,
-  'azure/setup-helm': 5,
-  'actions/attest-build-provenance': 4,
-  'softprops/action-gh-release': 3,
+  'actions/checkout': '7.0.1',
+  'actions/setup-node': '7.0.0',
+  'actions/upload-artifact': '7.0.0',
+  'actions/download-artifact': '8.0.1',
+  'docker/setup-qemu-action': '4',
+  'docker/setup-buildx-action': '4',
+  'docker/login-action': '4',
+  'docker/metadata-action': '6',
+  'docker/build-push-action': '7',
+  'azure/setup-helm': '5',
+  'actions/attest-build-provenance': '4',
+  'softprops/action-gh-release': '3',
+  'helm/kind-action': '1.14.0',
+  'crazy-max/ghaction-github-runtime': '4.0.0',
+};
+// A ref like v4, v1.14 or v7.0.1 against a minimum like 1.14.0 (missing parts count as 0).
+const atLeast = (ref, min) => {
+  const a = /^v?(\d+(?:\.\d+)*)$/.exec(ref)?.[1]?.split('.').map(Number);
+  if (!a) return false;
+  const b = min.split('.').map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return true;
 };
 for (const [f, wf] of Object.entries(workflows)) {
   const seen = new Map();
   for (const job of Object.values(wf.jobs ?? {})) for (const step of job.steps ?? []) if (step.uses) seen.set(step.uses, true);
   for (const uses of seen.keys()) {
+    if (uses.startsWith('./')) continue;
     const [action, ref = ''] = uses.split('@');
-    const major = Number(/^v?(\d+)/.exec(ref)?.[1]);
-    if (minimum[action] === undefined) continue;
-    if (major >= minimum[action]) ok(`${f}: ${uses} (at least v${minimum[action]})`);
-    else bad(`${f}: ${uses} is older than v${minimum[action]}, the first major on Node 24`);
+    if (minimum[action] === undefined) bad(`${f}: ${uses} is not in the checked list (add it with its newest release)`);
+    else if (atLeast(ref, minimum[action])) ok(`${f}: ${uses} (at least v${minimum[action]})`);
+    else bad(`${f}: ${uses} is older than v${minimum[action]}, its newest release`);
   }
 }
 const dependabotFile = join(root, '.github/dependabot.yml');
@@ -188,6 +199,25 @@ if (existsSync(dependabotFile)) {
     if (literal.length) ok(`dependabot docker ${u.directory}: tracks ${literal.join(', ')}`);
     else bad(`dependabot docker ${u.directory}: tracks nothing (no FROM with a literal image; Dependabot does not resolve build arguments)`);
   }
+}
+// Third-party images the charts pin (an `image` map with a tag, e.g. postgres and valkey) must
+// be tracked by a Dependabot `helm` entry for that chart's directory (it reads values.yaml).
+const helmDirs = new Set(
+  (existsSync(dependabotFile) ? (parse(readFileSync(dependabotFile, 'utf8')).updates ?? []) : [])
+    .filter((u) => u['package-ecosystem'] === 'helm')
+    .flatMap((u) => u.directories ?? [u.directory])
+    .map((d) => String(d).replace(/^\/+|\/+$/g, '')),
+);
+const chartsDir = join(root, 'charts/chat/charts');
+for (const sub of readdirSync(chartsDir)) {
+  const valuesFile = join(chartsDir, sub, 'values.yaml');
+  if (!existsSync(valuesFile)) continue;
+  const image = parse(readFileSync(valuesFile, 'utf8'))?.image;
+  if (!image?.tag || !image?.repository) continue;
+  const dir = `charts/chat/charts/${sub}`;
+  const ref = `${image.registry ? `${image.registry}/` : ''}${image.repository}:${image.tag}`;
+  if (helmDirs.has(dir)) ok(`dependabot helm /${dir}: tracks ${ref}`);
+  else bad(`${dir}/values.yaml pins ${ref} but no Dependabot helm entry covers /${dir}`);
 }
 
 for (const p of problems) console.log(`FAIL ${p}`);
