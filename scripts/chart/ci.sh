@@ -355,6 +355,22 @@ echo "== secrets"
 # generate two passwords (no lookup here), so the checksums must differ.
 sums=$(for i in 1 2; do "$HELM" template chat "$chart" -f helm-values/kind.yaml --show-only charts/redis/templates/deployment.yaml 2>&1 | grep 'checksum/secret'; done | sort -u | wc -l)
 [ "$sums" = 2 ] && pass "Valkey's checksum/secret follows the Secret's content (two generated passwords, two checksums)" || fail "Valkey's checksum/secret does not follow the Secret's content"
+# The rendered start script of Valkey, run with a real redis-server standing in for valkey-server
+# and a password with every character a config string treats specially: it must start and
+# accept that password.
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+  script=$("$HELM" template chat "$chart" --show-only charts/redis/templates/deployment.yaml 2>/dev/null \
+    | node -e 'const y=require("yaml");let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const d=y.parse(s);process.stdout.write(d.spec.template.spec.containers[0].args[0])})')
+  shim=$(mktemp -d); vport=$((20000 + RANDOM % 20000))
+  printf '#!/bin/sh\nexec redis-server "$1" --port %s --save "" --daemonize yes --dir %s\n' "$vport" "$shim" > "$shim/valkey-server"; chmod +x "$shim/valkey-server"
+  nasty='p"w\d$x y#@!\'
+  PATH="$shim:$PATH" REDIS_PASSWORD="$nasty" sh -c "$script" >/dev/null 2>&1
+  sleep 0.5
+  if [ "$(REDISCLI_AUTH="$nasty" redis-cli -p "$vport" ping 2>/dev/null)" = PONG ]; then pass "Valkey's start script: a password with \" \\ \$ # @ and spaces starts it and authenticates"
+  else fail "Valkey's start script: a password with quotes and backslashes does not start it or does not authenticate"; fi
+  REDISCLI_AUTH="$nasty" redis-cli -p "$vport" shutdown nosave >/dev/null 2>&1 || true
+  rm -rf "$shim"
+else fail "Valkey's start script: redis-server and redis-cli are needed for this check"; fi
 out=$("$HELM" template chat "$chart" --show-only charts/auth/templates/secret.yaml 2>&1)
 if node -e '
   const { createPrivateKey } = require("node:crypto");
