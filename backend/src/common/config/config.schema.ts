@@ -18,12 +18,16 @@ const common = {
   /** Hops of reverse proxies to trust for the client IP (the gateway is one). */
   TRUST_PROXY: int(0, 10).default(0),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  /** Replaces the password in DATABASE_URL; needs no URL escaping (a Secret's value as is). */
+  DATABASE_PASSWORD: z.string().min(1).optional(),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   DATABASE_SSL: bool.default(false),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// URL')
     .optional(),
+  /** Replaces the password in REDIS_URL; needs no URL escaping. */
+  REDIS_PASSWORD: z.string().min(1).optional(),
   /** Prefix of every Redis key and channel, so several installs can share one Redis. */
   REDIS_KEY_PREFIX: z
     .string()
@@ -132,6 +136,7 @@ export const configSchemas = {
     .refine(...headersWithinRequest),
   migrate: z.object({
     DATABASE_URL: common.DATABASE_URL,
+    DATABASE_PASSWORD: common.DATABASE_PASSWORD,
     DATABASE_SSL: common.DATABASE_SSL,
     LOG_LEVEL: common.LOG_LEVEL,
     LOG_FORMAT: common.LOG_FORMAT,
@@ -194,5 +199,26 @@ export function parseConfig(role: Role, env: NodeJS.ProcessEnv = process.env) {
       }),
     );
   }
-  return { ...result.data, role } as unknown as AppConfig;
+  const data: Record<string, unknown> = { ...result.data };
+  const problems: string[] = [];
+  for (const [url, password] of [
+    ['DATABASE_URL', 'DATABASE_PASSWORD'],
+    ['REDIS_URL', 'REDIS_PASSWORD'],
+  ] as const) {
+    const u = data[url];
+    const pw = data[password];
+    if (typeof u !== 'string' || typeof pw !== 'string') continue;
+    try {
+      const parsed = new URL(u);
+      // Percent-encoded here so any character works; the drivers decode it.
+      parsed.password = encodeURIComponent(pw);
+      // A URL without a host cannot hold a password: the setter ignores it.
+      if (!parsed.password) throw new Error('no host');
+      data[url] = parsed.toString();
+    } catch {
+      problems.push(`${url}: must be a URL with a host when ${password} is set`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { ...data, role } as unknown as AppConfig;
 }

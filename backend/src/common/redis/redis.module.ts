@@ -9,13 +9,20 @@ export type SharedRedis = { client: RedisClient; sub: RedisClient; prefix: strin
 export const REDIS = Symbol('REDIS');
 export const InjectRedis = () => Inject(REDIS);
 
+const AUTH_ERROR = /WRONGPASS|NOAUTH|invalid password|invalid username-password/i;
+
 async function connect(config: AppConfig): Promise<SharedRedis> {
   if (!config.REDIS_URL) return null;
   const log = new Logger('redis');
-  const client = createClient({ url: config.REDIS_URL, socket: { reconnectStrategy: (n: number) => Math.min(n * 200, 5000), connectTimeout: 5000 } });
+  let started = false;
+  // A refused password at boot stops the process with that error instead of retrying forever;
+  // once running, every failure is retried (Redis may be restarting).
+  const reconnectStrategy = (n: number, cause: Error) => (!started && AUTH_ERROR.test(cause?.message ?? '') ? cause : Math.min(n * 200, 5000));
+  const client = createClient({ url: config.REDIS_URL, socket: { reconnectStrategy, connectTimeout: 5000 } });
   const sub = client.duplicate();
   for (const c of [client, sub]) c.on('error', (e: Error) => log.warn({ msg: 'redis error', err: e.message }));
   await Promise.all([client.connect(), sub.connect()]);
+  started = true;
   return { client, sub, prefix: config.REDIS_KEY_PREFIX };
 }
 

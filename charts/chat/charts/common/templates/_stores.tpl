@@ -19,9 +19,8 @@ its fully qualified Service name: PostgreSQL at "<prefix>-postgresql-rw.<ns>.svc
 {{- end -}}
 
 {{/*
-DATABASE_PASSWORD from the Secret, then DATABASE_URL composed by Kubernetes' $(VAR)
-expansion, so the password is never in the pod spec. DATABASE_PASSWORD is only an input of
-DATABASE_URL (the processes do not read it). The password must be URL-safe (generated ones are).
+DATABASE_PASSWORD from the Secret, never in the pod spec, and DATABASE_URL without it: the
+processes put it into the URL themselves, percent-encoded, so any password works.
 */}}
 {{- define "common.database.env" -}}
 {{- $db := .Values.global.database -}}
@@ -31,7 +30,7 @@ DATABASE_URL (the processes do not read it). The password must be URL-safe (gene
       name: {{ include "common.database.secretName" . }}
       key: {{ include "common.database.secretKey" . }}
 - name: DATABASE_URL
-  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s:%d/%s" $db.user (include "common.database.host" .) (int $db.port) $db.name | quote }}
+  value: {{ printf "postgres://%s@%s:%d/%s" $db.user (include "common.database.host" .) (int $db.port) $db.name | quote }}
 - name: DATABASE_SSL
   value: {{ $db.ssl | quote }}
 {{- end -}}
@@ -63,12 +62,9 @@ Socket.IO fan-out and rate-limit counters are shared through it too.
     secretKeyRef:
       name: {{ include "common.redis.secretName" . }}
       key: {{ $r.passwordKey }}
-- name: REDIS_URL
-  value: {{ printf "%s://:$(REDIS_PASSWORD)@%s:%d" $scheme (include "common.redis.host" .) (int $r.port) | quote }}
-{{- else }}
+{{- end }}
 - name: REDIS_URL
   value: {{ printf "%s://%s:%d" $scheme (include "common.redis.host" .) (int $r.port) | quote }}
-{{- end }}
 - name: REDIS_KEY_PREFIX
   value: {{ include "common.names.prefix" . | trunc 32 | trimSuffix "-" | quote }}
 {{- end -}}
