@@ -1,8 +1,9 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, Message, Page, Room, ServerToClientEvents, User, UserSummary } from '@contract/events';
+import type { ClientToServerEvents, Member, MemberPage, Message, Page, Room, RoomRole, ServerToClientEvents, User, UserSummary } from '@contract/events';
 import { Session } from './api';
 import { addPending, firstSeq, lastSeq, markFailed, markPending, merge, pendingMessage, unsent, type ChatMessage } from './messages';
 import { Outbox } from './outbox';
+import { firstUnreadSeq, upsertMember } from './people';
 
 type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type Connection = 'connecting' | 'online' | 'offline';
@@ -12,6 +13,14 @@ const PAGE = 50;
 const SYNC_CHUNK = 50;
 const ACK_TIMEOUT_MS = 10_000;
 const TYPING_SHOWN_MS = 6_000;
+const MEMBER_PAGE = 50;
+/** The last open room, per user, so a reload reopens it. */
+const lastRoomKey = (userId: string) => `chat.lastRoom.${userId}`;
+
+export interface MemberList {
+  members: Member[];
+  hasMore: boolean;
+}
 
 /**
  * Everything the screens show, and the actions on it. Screens re-render on `subscribe`.
@@ -26,6 +35,14 @@ export class ChatStore {
   names = new Map<string, string>();
   private readSeq = new Map<string, number>();
   activeRoomId: string | null = null;
+  /** Loaded member pages per room (the panel, autocomplete, direct-message names). */
+  members = new Map<string, MemberList>();
+  /** Where the "New messages" line goes in each room opened this session. */
+  unreadFrom = new Map<string, number>();
+  /** Why the open room went away (left, removed), shown once. */
+  notice: string | null = null;
+  /** Whether the first room list has arrived (the empty state waits for it). */
+  loaded = false;
   connection: Connection = 'connecting';
   error: string | null = null;
 
@@ -61,9 +78,22 @@ export class ChatStore {
   async start() {
     await this.loadRooms();
     this.connect();
+    document.addEventListener('visibilitychange', this.onVisible);
+    const last = this.storage()?.getItem(lastRoomKey(this.me.id));
+    if (last && this.rooms.has(last) && !this.activeRoomId) await this.openRoom(last);
   }
 
+  private storage(): Storage | undefined {
+    return typeof localStorage === 'undefined' ? undefined : localStorage;
+  }
+
+  /** Coming back to the tab reads the open room. */
+  private readonly onVisible = () => {
+    if (document.visibilityState === 'visible' && this.activeRoomId) this.markRead(this.activeRoomId);
+  };
+
   stop() {
+    document.removeEventListener('visibilitychange', this.onVisible);
     this.unwatchSession?.();
     this.socket?.removeAllListeners();
     this.socket?.close();
@@ -118,15 +148,47 @@ export class ChatStore {
     this.unwatchSession = this.session.onChange(reauth);
     socket.on('connect', () => (presented = this.session.accessToken));
     socket.on('auth:expired', () => void this.session.refresh().then((ok) => ok && reauth()));
-    socket.on('message:new', (m) => this.receive([m]));
+    socket.on('message:new', (m) => {
+      try {
+        this.notify(m);
+      } catch {
+        // A browser that refuses notifications must not lose the message.
+      }
+      this.receive([m]);
+    });
     socket.on('message:updated', (m) => this.receive([m]));
     socket.on('room:added', (room) => {
       this.rooms.set(room.id, room);
+      if (room.kind === 'direct') void this.loadMembers(room.id);
       this.changed();
+    });
+    socket.on('room:updated', (room) => {
+      if (!this.rooms.has(room.id)) return;
+      this.rooms.set(room.id, room);
+      this.changed();
+    });
+    socket.on('room:removed', ({ roomId }) => this.dropRoom(roomId));
+    socket.on('member:joined', ({ roomId, member }) => {
+      this.names.set(member.userId, member.displayName);
+      this.updateMembers(roomId, (l) =>
+        l.hasMore && member.userId > (l.members.at(-1)?.userId ?? '') ? l : { ...l, members: upsertMember(l.members, member) },
+      );
+      // My own join arrives with a room whose count already includes me.
+      if (member.userId !== this.me.id) this.bumpCount(roomId, 1);
+    });
+    socket.on('member:updated', ({ roomId, member }) => {
+      this.updateMembers(roomId, (l) => (l.members.some((m) => m.userId === member.userId) ? { ...l, members: upsertMember(l.members, member) } : l));
+    });
+    socket.on('member:left', ({ roomId, userId }) => {
+      this.updateMembers(roomId, (l) => ({ ...l, members: l.members.filter((m) => m.userId !== userId) }));
+      this.bumpCount(roomId, -1);
     });
     socket.on('presence', ({ userId, online }) => {
       if (online) this.online.add(userId);
       else this.online.delete(userId);
+      for (const [roomId, l] of this.members)
+        if (l.members.some((m) => m.userId === userId && m.online !== online))
+          this.members.set(roomId, { ...l, members: l.members.map((m) => (m.userId === userId ? { ...m, online } : m)) });
       if (online) void this.nameOf(userId);
       this.changed();
     });
@@ -176,8 +238,9 @@ export class ChatStore {
       const room = this.rooms.get(roomId);
       const top = Math.max(...list.map((m) => m.seq));
       if (room && top > room.lastSeq) {
-        const fromOthers = list.filter((m) => m.seq > room.lastSeq && m.senderId !== this.me.id).length;
-        this.rooms.set(roomId, { ...room, lastSeq: top, unread: room.unread + fromOthers });
+        const fresh = list.filter((m) => m.seq > room.lastSeq && m.senderId !== this.me.id);
+        const mentions = fresh.filter((m) => room.kind === 'direct' || m.mentions.includes(this.me.id)).length;
+        this.rooms.set(roomId, { ...room, lastSeq: top, unread: room.unread + fresh.length, mentions: room.mentions + mentions });
       }
       if (this.messages.has(roomId)) this.messages.set(roomId, merge(this.messages.get(roomId)!, list));
       const typing = this.typing.get(roomId);
@@ -192,7 +255,17 @@ export class ChatStore {
   async loadRooms() {
     const rooms = await this.session.call<Room[]>('GET', '/api/chat/rooms');
     this.rooms = new Map(rooms.map((r) => [r.id, r]));
+    this.loaded = true;
     this.changed();
+    // Direct rooms are named after usernames; their members give the display name.
+    for (const r of rooms) if (r.kind === 'direct' && !this.members.has(r.id)) void this.loadMembers(r.id).catch(() => undefined);
+  }
+
+  /** Total unread messages of rooms that are not muted (the tab title). */
+  totalUnread(): number {
+    let n = 0;
+    for (const r of this.rooms.values()) if (!r.muted) n += r.unread;
+    return n;
   }
 
   sortedRooms(): Room[] {
@@ -201,15 +274,21 @@ export class ChatStore {
 
   async openRoom(roomId: string | null) {
     this.activeRoomId = roomId;
+    this.notice = null;
+    if (roomId) this.storage()?.setItem(lastRoomKey(this.me.id), roomId);
     this.changed();
     if (!roomId) return;
+    const unread = this.rooms.get(roomId)?.unread ?? 0;
     if (!this.messages.has(roomId)) {
       const page = await this.session.call<Page>('GET', `/api/chat/rooms/${roomId}/messages?limit=${PAGE}`);
       this.messages.set(roomId, merge(this.messages.get(roomId) ?? [], page.messages));
       this.olderAvailable.set(roomId, page.hasMore);
       for (const m of page.messages) this.names.set(m.senderId, m.senderName);
-      this.changed();
     }
+    const from = firstUnreadSeq(this.messages.get(roomId) ?? [], unread, this.me.id);
+    if (from !== null) this.unreadFrom.set(roomId, from);
+    else this.unreadFrom.delete(roomId);
+    this.changed();
     this.markRead(roomId);
   }
 
@@ -240,7 +319,7 @@ export class ChatStore {
     const seq = Math.max(room.lastSeq, lastSeq(this.messages.get(roomId) ?? []));
     if (room.unread === 0 && seq <= (this.readSeq.get(roomId) ?? 0)) return;
     this.readSeq.set(roomId, seq);
-    this.rooms.set(roomId, { ...room, unread: 0 });
+    this.rooms.set(roomId, { ...room, unread: 0, mentions: 0 });
     this.changed();
     if (seq > 0 && this.socket?.connected)
       void this.socket
@@ -281,11 +360,98 @@ export class ChatStore {
     await this.session.call('POST', `/api/chat/rooms/${roomId}/members`, { userId });
   }
 
-  /** A readable name for a room: direct rooms show the other person. */
+  /** A readable name for a room: direct rooms show the other person's display name. */
   roomTitle(room: Room): string {
     if (room.kind !== 'direct') return room.name;
+    const other = this.members.get(room.id)?.members.find((m) => m.userId !== this.me.id);
+    if (other) return other.displayName;
     const others = room.name.split(' & ').filter((n) => n !== this.me.username);
     return others[0] ?? room.name;
+  }
+
+  // ---- people ---------------------------------------------------------------------------
+
+  /** The first page of members, or the next one (`more`). */
+  async loadMembers(roomId: string, more = false) {
+    const have = this.members.get(roomId);
+    if (more && !have?.hasMore) return;
+    const after = more ? have?.members.at(-1)?.userId : undefined;
+    const page = await this.session.call<MemberPage>('GET', `/api/chat/rooms/${roomId}/members?limit=${MEMBER_PAGE}${after ? `&after=${after}` : ''}`);
+    for (const m of page.members) this.names.set(m.userId, m.displayName);
+    const before = more ? (this.members.get(roomId)?.members ?? []) : [];
+    this.members.set(roomId, { members: page.members.reduce(upsertMember, before), hasMore: page.hasMore });
+    this.changed();
+  }
+
+  private updateMembers(roomId: string, fn: (l: MemberList) => MemberList) {
+    const l = this.members.get(roomId);
+    if (l) this.members.set(roomId, fn(l));
+    this.changed();
+  }
+
+  private bumpCount(roomId: string, by: number) {
+    const room = this.rooms.get(roomId);
+    if (room) this.rooms.set(roomId, { ...room, memberCount: Math.max(0, room.memberCount + by) });
+    this.changed();
+  }
+
+  /** I left or was removed: the room, its messages and members go, on every tab of mine. */
+  private dropRoom(roomId: string) {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    this.rooms.delete(roomId);
+    this.messages.delete(roomId);
+    this.members.delete(roomId);
+    this.olderAvailable.delete(roomId);
+    if (this.activeRoomId === roomId) {
+      this.activeRoomId = null;
+      this.notice = `You are no longer in ${this.roomTitle(room)}.`;
+      this.storage()?.removeItem(lastRoomKey(this.me.id));
+    }
+    this.changed();
+  }
+
+  async updateRoom(roomId: string, change: { name?: string; topic?: string | null }) {
+    const room = await this.session.call<Room>('PATCH', `/api/chat/rooms/${roomId}`, change);
+    this.rooms.set(room.id, room);
+    this.changed();
+  }
+
+  async setMuted(roomId: string, muted: boolean) {
+    const room = await this.session.call<Room>('PATCH', `/api/chat/rooms/${roomId}/settings`, { muted });
+    this.rooms.set(room.id, room);
+    this.changed();
+  }
+
+  async leave(roomId: string) {
+    await this.session.call('DELETE', `/api/chat/rooms/${roomId}/members/me`);
+    this.dropRoom(roomId);
+  }
+
+  async removeMember(roomId: string, userId: string) {
+    await this.session.call('DELETE', `/api/chat/rooms/${roomId}/members/${userId}`);
+  }
+
+  async setRole(roomId: string, userId: string, role: Exclude<RoomRole, 'owner'>) {
+    const member = await this.session.call<Member>('PATCH', `/api/chat/rooms/${roomId}/members/${userId}`, { role });
+    this.updateMembers(roomId, (l) => ({ ...l, members: upsertMember(l.members, member) }));
+  }
+
+  // ---- notifications --------------------------------------------------------------------
+
+  /** A desktop notification for a mention of me or a direct message, only while the tab is hidden. */
+  private notify(m: Message) {
+    const room = this.rooms.get(m.roomId);
+    if (!room || room.muted || m.senderId === this.me.id) return;
+    if (room.kind !== 'direct' && !m.mentions.includes(this.me.id)) return;
+    if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || document.visibilityState !== 'hidden') return;
+    const title = room.kind === 'direct' ? m.senderName : `${m.senderName} in ${this.roomTitle(room)}`;
+    const n = new Notification(title, { body: m.body.slice(0, 200), tag: m.roomId });
+    n.onclick = () => {
+      window.focus();
+      void this.openRoom(m.roomId);
+      n.close();
+    };
   }
 
   async nameOf(userId: string): Promise<string> {
