@@ -1,14 +1,46 @@
-import type { Room, UserSummary } from '@contract/events';
+import type { Member, Room, UserSummary } from '@contract/events';
+import { Fragment } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
 import { useSubscription } from './hooks';
 import { linkify, type ChatMessage } from './messages';
+import { allowedOn, canManage, continuesGroup, insertMention, mentionCandidates, mentionQuery, splitMentions, titleWithCount } from './people';
 import type { ChatStore } from './store';
+import { checkField, plainRequestError, plainServerProblem } from './validation';
+
+type Panel = 'none' | 'create' | 'discover' | 'direct';
+
+/** Plain words for a failed request: a field's rule when the server named one, else the message. */
+function plain(e: unknown, field?: 'name' | 'topic'): string {
+  if (!(e instanceof ApiError)) return String(e);
+  const d = e.body?.details?.find((x) => !field || x.field === field) ?? e.body?.details?.[0];
+  return d ? plainServerProblem(d.field, d.message) : plainRequestError(e.status, e.body?.message);
+}
 
 export function ChatScreen({ store }: { store: ChatStore }) {
   useSubscription(store);
   const [menuOpen, setMenuOpen] = useState(false);
+  const [panel, setPanel] = useState<Panel>('none');
   const active = store.activeRoomId ? store.rooms.get(store.activeRoomId) : undefined;
+  const total = store.totalUnread();
+  useEffect(() => {
+    document.title = titleWithCount(total);
+  }, [total]);
+  useEffect(() => () => void (document.title = titleWithCount(0)), []);
+  // Alt+↑ / Alt+↓: previous / next room in the list.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!e.altKey || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown')) return;
+      const rooms = store.sortedRooms();
+      if (!rooms.length) return;
+      e.preventDefault();
+      const at = rooms.findIndex((r) => r.id === store.activeRoomId);
+      const next = rooms[(at + (e.key === 'ArrowDown' ? 1 : -1) + rooms.length) % rooms.length];
+      void store.openRoom(next.id);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [store]);
   return (
     <div class={`layout ${active && !menuOpen ? 'has-room' : ''}`}>
       {store.connection !== 'online' && (
@@ -20,66 +52,132 @@ export function ChatScreen({ store }: { store: ChatStore }) {
         <div class="banner error" role="alert" data-testid="error-banner">
           {store.error}{' '}
           <button class="link" onClick={() => store.clearError()}>
-            dismiss
+            Dismiss
           </button>
         </div>
       )}
-      <Sidebar store={store} onPick={() => setMenuOpen(false)} />
+      <Sidebar store={store} panel={panel} setPanel={setPanel} onPick={() => setMenuOpen(false)} />
       {active ? (
         <Conversation key={active.id} store={store} room={active} onBack={() => setMenuOpen(true)} />
       ) : (
-        <section class="conversation empty muted">Pick a room, or start one.</section>
+        <main class="conversation empty" data-testid="empty-state">
+          {store.notice && (
+            <p class="notice" role="status" data-testid="room-notice">
+              {store.notice}
+            </p>
+          )}
+          {store.loaded && store.rooms.size === 0 ? (
+            <div class="welcome">
+              <h1>Welcome, {store.me.displayName}</h1>
+              <p>You are not in any room yet. Start here:</p>
+              <div class="welcome-actions">
+                <button class="primary" onClick={() => setPanel('create')} data-testid="welcome-create">
+                  Create a room
+                </button>
+                <button onClick={() => setPanel('discover')} data-testid="welcome-discover">
+                  Discover public rooms
+                </button>
+                <button onClick={() => setPanel('direct')} data-testid="welcome-direct">
+                  Message someone
+                </button>
+              </div>
+            </div>
+          ) : (
+            <h1 class="muted pick">Pick a room, or start one.</h1>
+          )}
+        </main>
       )}
     </div>
   );
 }
 
-function Sidebar({ store, onPick }: { store: ChatStore; onPick: () => void }) {
-  const [panel, setPanel] = useState<'none' | 'create' | 'discover' | 'direct'>('none');
+function NotificationsButton() {
+  const supported = typeof Notification !== 'undefined';
+  const [permission, setPermission] = useState(supported ? Notification.permission : 'denied');
+  if (!supported || permission === 'granted') return null;
+  if (permission === 'denied') return <p class="muted small">Notifications are blocked in this browser.</p>;
+  return (
+    // Asked only on a click: browsers ignore (and users dislike) prompts on page load.
+    <button onClick={() => void Notification.requestPermission().then(setPermission)} data-testid="enable-notifications">
+      Enable notifications
+    </button>
+  );
+}
+
+function Sidebar({ store, panel, setPanel, onPick }: { store: ChatStore; panel: Panel; setPanel: (p: Panel) => void; onPick: () => void }) {
   const open = (id: string) => {
     void store.openRoom(id);
     onPick();
   };
+  const toggle = (p: Panel) => setPanel(panel === p ? 'none' : p);
   const onlineNames = [...store.online].filter((id) => id !== store.me.id).map((id) => store.names.get(id) ?? '…');
+  const rooms = store.sortedRooms();
   return (
-    <aside class="sidebar">
+    <aside class="sidebar" aria-label="Rooms and people">
       <header class="me">
         <span data-testid="me">{store.me.displayName}</span>
         <button class="link" onClick={() => void store.session.logout()} data-testid="logout">
           Log out
         </button>
       </header>
-      <nav class="actions">
-        <button onClick={() => setPanel(panel === 'create' ? 'none' : 'create')} data-testid="open-create">
+      <div class="actions">
+        <button onClick={() => toggle('create')} aria-expanded={panel === 'create'} data-testid="open-create">
           New room
         </button>
-        <button onClick={() => setPanel(panel === 'discover' ? 'none' : 'discover')} data-testid="open-discover">
+        <button onClick={() => toggle('discover')} aria-expanded={panel === 'discover'} data-testid="open-discover">
           Discover
         </button>
-        <button onClick={() => setPanel(panel === 'direct' ? 'none' : 'direct')} data-testid="open-direct">
+        <button onClick={() => toggle('direct')} aria-expanded={panel === 'direct'} data-testid="open-direct">
           Message someone
         </button>
-      </nav>
+        <NotificationsButton />
+      </div>
       {panel === 'create' && <CreateRoom store={store} done={() => (setPanel('none'), onPick())} />}
       {panel === 'discover' && <Discover store={store} done={() => (setPanel('none'), onPick())} />}
       {panel === 'direct' && (
         <UserPicker store={store} label="Start a conversation with" onPick={async (u) => (await store.startDirect(u.id), setPanel('none'), onPick())} />
       )}
-      <ul class="rooms" data-testid="room-list">
-        {store.sortedRooms().map((r) => (
-          <li key={r.id}>
-            <button class={r.id === store.activeRoomId ? 'room active' : 'room'} onClick={() => open(r.id)} data-testid="room-item" data-room-name={r.name}>
-              <span class="kind">{r.kind === 'public' ? '#' : r.kind === 'private' ? '🔒' : '@'}</span>
-              <span class="name">{store.roomTitle(r)}</span>
-              {r.unread > 0 && (
-                <span class="badge" data-testid="unread">
-                  {r.unread}
+      <nav class="room-nav" aria-labelledby="rooms-heading">
+        <h2 id="rooms-heading" class="sr-only">
+          Rooms
+        </h2>
+        <ul class="rooms" data-testid="room-list">
+          {rooms.map((r) => (
+            <li key={r.id}>
+              <button
+                class={r.id === store.activeRoomId ? 'room active' : 'room'}
+                aria-current={r.id === store.activeRoomId ? 'page' : undefined}
+                onClick={() => open(r.id)}
+                data-testid="room-item"
+                data-room-name={r.name}
+              >
+                <span class="kind" aria-hidden="true">
+                  {r.kind === 'public' ? '#' : r.kind === 'private' ? '🔒' : '@'}
                 </span>
-              )}
-            </button>
-          </li>
-        ))}
-      </ul>
+                <span class="name">{store.roomTitle(r)}</span>
+                {r.muted && (
+                  <span class="muted small" data-testid="muted-mark">
+                    muted
+                  </span>
+                )}
+                {r.mentions > 0 && (
+                  <span class="badge mention" data-testid="mentions">
+                    @{r.mentions}
+                    <span class="sr-only"> mentions</span>
+                  </span>
+                )}
+                {r.unread > 0 && (
+                  <span class="badge" data-testid="unread">
+                    {r.unread}
+                    <span class="sr-only"> unread</span>
+                  </span>
+                )}
+              </button>
+            </li>
+          ))}
+        </ul>
+        {store.loaded && rooms.length === 0 && <p class="muted small pad">No rooms yet.</p>}
+      </nav>
       <footer class="online" data-testid="online-list">
         <strong>Online</strong> {onlineNames.length ? onlineNames.join(', ') : <span class="muted">nobody else</span>}
       </footer>
@@ -90,27 +188,52 @@ function Sidebar({ store, onPick }: { store: ChatStore; onPick: () => void }) {
 function CreateRoom({ store, done }: { store: ChatStore; done: () => void }) {
   const [name, setName] = useState('');
   const [kind, setKind] = useState<'public' | 'private'>('public');
+  const [touched, setTouched] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const problem = touched ? checkField('name', name) : null;
   const submit = async (e: Event) => {
     e.preventDefault();
+    setTouched(true);
+    if (checkField('name', name)) return;
     try {
-      await store.createRoom(name, kind);
+      await store.createRoom(name.trim(), kind);
       done();
     } catch (err) {
-      setError(err instanceof ApiError ? (err.field('name') ?? err.message) : String(err));
+      setError(plain(err, 'name'));
     }
   };
+  const shown = problem ?? error;
   return (
-    <form class="panel" onSubmit={submit} data-testid="create-form">
-      <input placeholder="Room name" value={name} onInput={(e) => setName(e.currentTarget.value)} data-testid="room-name" required maxLength={80} />
-      <select value={kind} onChange={(e) => setKind(e.currentTarget.value as 'public' | 'private')} data-testid="room-kind">
+    <form class="panel" onSubmit={submit} noValidate data-testid="create-form">
+      <label class="sr-only" for="new-room-name">
+        Room name
+      </label>
+      <input
+        id="new-room-name"
+        placeholder="Room name"
+        value={name}
+        onInput={(e) => (setName(e.currentTarget.value), setError(null))}
+        onBlur={() => setTouched(true)}
+        data-testid="room-name"
+        maxLength={80}
+        aria-invalid={shown ? true : undefined}
+        aria-describedby={shown ? 'new-room-error' : undefined}
+      />
+      <label class="sr-only" for="new-room-kind">
+        Who can find it
+      </label>
+      <select id="new-room-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as 'public' | 'private')} data-testid="room-kind">
         <option value="public">Public</option>
         <option value="private">Private</option>
       </select>
       <button class="primary" type="submit" data-testid="create-submit">
         Create
       </button>
-      {error && <span class="field-error">{error}</span>}
+      {shown && (
+        <span class="field-error" id="new-room-error" data-testid="create-error">
+          {shown}
+        </span>
+      )}
     </form>
   );
 }
@@ -124,7 +247,13 @@ function Discover({ store, done }: { store: ChatStore; done: () => void }) {
   }, [query]);
   return (
     <div class="panel" data-testid="discover">
-      <input placeholder="Search public rooms" value={query} onInput={(e) => setQuery(e.currentTarget.value)} data-testid="discover-query" />
+      <input
+        placeholder="Search public rooms"
+        aria-label="Search public rooms"
+        value={query}
+        onInput={(e) => setQuery(e.currentTarget.value)}
+        data-testid="discover-query"
+      />
       <ul>
         {rooms.map((r) => (
           <li key={r.id}>
@@ -132,7 +261,7 @@ function Discover({ store, done }: { store: ChatStore; done: () => void }) {
             {store.rooms.has(r.id) ? (
               <span class="muted">joined</span>
             ) : (
-              <button onClick={() => void store.join(r.id).then(done)} data-testid="join" data-room-name={r.name}>
+              <button onClick={() => void store.join(r.id).then(done)} data-testid="join" data-room-name={r.name} aria-label={`Join ${r.name}`}>
                 Join
               </button>
             )}
@@ -159,11 +288,7 @@ function UserPicker({ store, label, onPick }: { store: ChatStore; label: string;
       <ul>
         {users.map((u) => (
           <li key={u.id}>
-            <button
-              onClick={() => onPick(u).catch((e) => setError(e instanceof ApiError ? e.message : String(e)))}
-              data-testid="user-result"
-              data-username={u.username}
-            >
+            <button onClick={() => onPick(u).catch((e) => setError(plain(e)))} data-testid="user-result" data-username={u.username}>
               {u.displayName} <span class="muted">@{u.username}</span>
             </button>
           </li>
@@ -174,13 +299,28 @@ function UserPicker({ store, label, onPick }: { store: ChatStore; label: string;
   );
 }
 
+type Side = 'none' | 'members' | 'settings';
+
 function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; onBack: () => void }) {
   const list = store.messages.get(room.id);
   const scroller = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
-  const [adding, setAdding] = useState(false);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [side, setSide] = useState<Side>('none');
+  const [lineHidden, setLineHidden] = useState(false);
   const typing = store.typingIn(room.id);
+  const title = store.roomTitle(room);
+  const unreadFrom = store.unreadFrom.get(room.id);
+
+  const checkLine = () => {
+    const el = scroller.current;
+    const line = el?.querySelector<HTMLElement>('.new-line');
+    setLineHidden(Boolean(el && line && (line.offsetTop < el.scrollTop || line.offsetTop > el.scrollTop + el.clientHeight - 20)));
+  };
+  const jump = () => {
+    scroller.current?.querySelector<HTMLElement>('.new-line')?.scrollIntoView({ block: 'start' });
+    stickToBottom.current = false;
+    checkLine();
+  };
 
   // Keep the view at the bottom while the reader is there; keep position when older pages load.
   const prevHeight = useRef(0);
@@ -190,32 +330,148 @@ function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; o
     if (stickToBottom.current) el.scrollTop = el.scrollHeight;
     else if (prevHeight.current && el.scrollTop < 5) el.scrollTop = el.scrollHeight - prevHeight.current;
     prevHeight.current = el.scrollHeight;
-  }, [list]);
+    checkLine();
+  }, [list, unreadFrom]);
 
   const onScroll = async () => {
     const el = scroller.current!;
     stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
     if (stickToBottom.current) store.markRead(room.id);
+    checkLine();
     if (el.scrollTop < 40) {
       prevHeight.current = el.scrollHeight;
       await store.loadOlder(room.id);
     }
   };
 
+  const toggle = (s: Side) => setSide(side === s ? 'none' : s);
+  let prev: ChatMessage | undefined;
   return (
-    <section class="conversation" data-testid="conversation">
+    <main class="conversation" aria-labelledby="room-title" data-testid="conversation">
       <header class="room-header">
         <button class="back" onClick={onBack} aria-label="Back to rooms">
           ←
         </button>
-        <h2 data-testid="room-title">{store.roomTitle(room)}</h2>
-        <span class="muted">{room.kind}</span>
+        <div class="title">
+          <h1 id="room-title" data-testid="room-title">
+            {title}
+          </h1>
+          {room.topic && (
+            <p class="topic" data-testid="room-topic">
+              {room.topic}
+            </p>
+          )}
+        </div>
         {room.kind !== 'direct' && (
-          <button onClick={() => setAdding(!adding)} data-testid="open-add-member">
-            Add member
+          <button onClick={() => toggle('members')} aria-expanded={side === 'members'} data-testid="open-members">
+            Members <span class="muted">{room.memberCount}</span>
           </button>
         )}
+        <button onClick={() => toggle('settings')} aria-expanded={side === 'settings'} data-testid="open-settings">
+          Settings
+        </button>
       </header>
+      <div class={`room-body ${side !== 'none' ? 'with-side' : ''}`}>
+        <div class="thread">
+          {unreadFrom !== undefined && lineHidden && (
+            <button class="jump" onClick={jump} data-testid="jump-unread">
+              Jump to first unread ↑
+            </button>
+          )}
+          <div class="messages" ref={scroller} onScroll={onScroll} role="log" aria-label={`Messages in ${title}`} tabIndex={0} data-testid="messages">
+            {store.olderAvailable.get(room.id) && <p class="muted center">Scroll up for older messages</p>}
+            {!list && <p class="muted center">Loading…</p>}
+            {list?.map((m) => {
+              const line = unreadFrom !== undefined && m.seq === unreadFrom;
+              const grouped = continuesGroup(prev, m, line);
+              prev = m;
+              return (
+                <Fragment key={m.id}>
+                  {line && (
+                    <p class="new-line" data-testid="new-messages">
+                      <span>New messages</span>
+                    </p>
+                  )}
+                  <MessageView store={store} m={m} grouped={grouped} />
+                </Fragment>
+              );
+            })}
+          </div>
+          <p class="typing" data-testid="typing" aria-live="polite">
+            {typing.length ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : ' '}
+          </p>
+          <Composer store={store} room={room} />
+        </div>
+        {side === 'members' && <MemberPanel store={store} room={room} close={() => setSide('none')} />}
+        {side === 'settings' && <SettingsPanel store={store} room={room} close={() => setSide('none')} />}
+      </div>
+    </main>
+  );
+}
+
+/** A side panel: Escape or its close button closes it, and focus moves into it when it opens. */
+function SidePanel({
+  id,
+  heading,
+  close,
+  children,
+  testid,
+}: {
+  id: string;
+  heading: string;
+  close: () => void;
+  children: preact.ComponentChildren;
+  testid: string;
+}) {
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => ref.current?.querySelector<HTMLElement>('h2')?.focus(), []);
+  return (
+    <aside
+      class="side-panel"
+      aria-labelledby={id}
+      ref={ref}
+      data-testid={testid}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape' && !e.defaultPrevented) close();
+      }}
+    >
+      <div class="side-head">
+        <h2 id={id} tabIndex={-1}>
+          {heading}
+        </h2>
+        <button class="link" onClick={close} aria-label={`Close ${heading.toLowerCase()}`} data-testid="close-panel">
+          ✕
+        </button>
+      </div>
+      {children}
+    </aside>
+  );
+}
+
+const ROLE_LABEL = { owner: 'Owner', admin: 'Admin', member: 'Member' } as const;
+
+function MemberPanel({ store, room, close }: { store: ChatStore; room: Room; close: () => void }) {
+  const [adding, setAdding] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState<string | null>(null);
+  const data = store.members.get(room.id);
+  useEffect(() => {
+    // Fresh on every open: online state and roles may have changed meanwhile.
+    void store.loadMembers(room.id).catch((e) => setNotice(plain(e)));
+  }, [room.id]);
+  const act = (p: Promise<unknown>, done: string) =>
+    p.then(
+      () => setNotice(done),
+      (e) => setNotice(plain(e)),
+    );
+  return (
+    <SidePanel id="members-heading" heading="Members" close={close} testid="member-panel">
+      <p class="muted small">
+        {room.memberCount} {room.memberCount === 1 ? 'member' : 'members'}
+      </p>
+      <button onClick={() => setAdding(!adding)} aria-expanded={adding} data-testid="open-add-member">
+        Add people
+      </button>
       {adding && (
         <UserPicker
           store={store}
@@ -227,54 +483,252 @@ function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; o
           }}
         />
       )}
-      {notice && <p class="notice">{notice}</p>}
-      <div class="messages" ref={scroller} onScroll={onScroll} data-testid="messages">
-        {store.olderAvailable.get(room.id) && <p class="muted center">Scroll up for older messages</p>}
-        {!list && <p class="muted center">Loading…</p>}
-        {list?.map((m) => (
-          <MessageView key={m.id} store={store} m={m} />
-        ))}
-      </div>
-      <p class="typing" data-testid="typing" aria-live="polite">
-        {typing.length ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : ' '}
-      </p>
-      <Composer store={store} roomId={room.id} />
-    </section>
+      {notice && (
+        <p class="notice" role="status" data-testid="member-notice">
+          {notice}
+        </p>
+      )}
+      {!data && <p class="muted">Loading…</p>}
+      <ul class="member-list" data-testid="member-list">
+        {data?.members.map((m) => {
+          const can = allowedOn(room.role, m, store.me.id);
+          const name = m.userId === store.me.id ? `${m.displayName} (you)` : m.displayName;
+          return (
+            <li key={m.userId} class="member" data-testid="member" data-username={m.username} data-online={String(m.online)} data-role={m.role}>
+              <span class={`dot ${m.online ? 'on' : ''}`} aria-hidden="true" />
+              <span class="who">
+                <span class="member-name">{name}</span>
+                <span class="muted small">
+                  {m.online ? 'online' : 'offline'}
+                  {m.role !== 'member' && ` · ${ROLE_LABEL[m.role]}`}
+                </span>
+              </span>
+              {can.changeRole && (
+                <select
+                  aria-label={`Role of ${m.displayName}`}
+                  value={m.role}
+                  onChange={(e) =>
+                    void act(store.setRole(room.id, m.userId, e.currentTarget.value as 'admin' | 'member'), `${m.displayName} is now ${e.currentTarget.value}.`)
+                  }
+                  data-testid="member-role"
+                >
+                  <option value="member">Member</option>
+                  <option value="admin">Admin</option>
+                </select>
+              )}
+              {can.remove &&
+                (confirm === m.userId ? (
+                  <span class="confirm-inline">
+                    <button
+                      class="danger"
+                      onClick={() => (setConfirm(null), void act(store.removeMember(room.id, m.userId), `${m.displayName} was removed.`))}
+                      data-testid="member-remove-confirm"
+                    >
+                      Remove {m.displayName}
+                    </button>
+                    <button onClick={() => setConfirm(null)}>Cancel</button>
+                  </span>
+                ) : (
+                  <button class="link" onClick={() => setConfirm(m.userId)} aria-label={`Remove ${m.displayName}`} data-testid="member-remove">
+                    Remove
+                  </button>
+                ))}
+            </li>
+          );
+        })}
+      </ul>
+      {data?.hasMore && (
+        <button onClick={() => void store.loadMembers(room.id, true)} data-testid="members-more">
+          Load more members
+        </button>
+      )}
+    </SidePanel>
   );
 }
 
-function MessageView({ store, m }: { store: ChatStore; m: ChatMessage }) {
+function SettingsPanel({ store, room, close }: { store: ChatStore; room: Room; close: () => void }) {
+  const [name, setName] = useState(room.name);
+  const [topic, setTopic] = useState(room.topic ?? '');
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [leaving, setLeaving] = useState(false);
+  const manage = room.kind !== 'direct' && canManage(room.role);
+  const problem = checkField('name', name) ?? checkField('topic', topic);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    if (problem) return;
+    try {
+      await store.updateRoom(room.id, { name: name.trim(), topic: topic.trim() || null });
+      setError(null);
+      setSaved(true);
+    } catch (err) {
+      setError(plain(err));
+    }
+  };
+  const shown = problem ?? error;
+  return (
+    <SidePanel id="settings-heading" heading="Room settings" close={close} testid="settings-panel">
+      {manage && (
+        <form class="stack" onSubmit={save} noValidate data-testid="rename-form">
+          <label>
+            Name
+            <input
+              value={name}
+              maxLength={80}
+              onInput={(e) => (setName(e.currentTarget.value), setSaved(false), setError(null))}
+              data-testid="settings-name"
+              aria-invalid={shown ? true : undefined}
+              aria-describedby={shown ? 'settings-error' : undefined}
+            />
+          </label>
+          <label>
+            Topic
+            <input
+              value={topic}
+              maxLength={250}
+              onInput={(e) => (setTopic(e.currentTarget.value), setSaved(false), setError(null))}
+              data-testid="settings-topic"
+            />
+          </label>
+          {shown && (
+            <span class="field-error" id="settings-error" data-testid="settings-error">
+              {shown}
+            </span>
+          )}
+          <button class="primary" type="submit" data-testid="settings-save">
+            Save
+          </button>
+          {saved && (
+            <span class="muted small" role="status">
+              Saved.
+            </span>
+          )}
+        </form>
+      )}
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={room.muted}
+          onChange={(e) => void store.setMuted(room.id, e.currentTarget.checked).catch((err) => setError(plain(err)))}
+          data-testid="mute-toggle"
+        />
+        Mute this room
+      </label>
+      <p class="muted small">A muted room sends no notifications and is left out of the count in the tab title.</p>
+      {room.kind !== 'direct' &&
+        (leaving ? (
+          <div class="confirm" role="group" aria-labelledby="leave-q">
+            <p id="leave-q">
+              Leave {room.name}? {room.kind === 'private' ? 'Someone will have to add you again to come back.' : 'You can join it again from Discover.'}
+            </p>
+            <ConfirmButton onClick={() => void store.leave(room.id).catch((e) => setError(plain(e)))} testid="leave-confirm">
+              Leave room
+            </ConfirmButton>
+            <button onClick={() => setLeaving(false)} data-testid="leave-cancel">
+              Cancel
+            </button>
+          </div>
+        ) : (
+          <button class="danger-outline" onClick={() => setLeaving(true)} data-testid="leave">
+            Leave room…
+          </button>
+        ))}
+    </SidePanel>
+  );
+}
+
+/** The button of an inline confirmation; it takes focus so Enter confirms and Tab reaches Cancel. */
+function ConfirmButton({ onClick, testid, children }: { onClick: () => void; testid: string; children: preact.ComponentChildren }) {
+  const ref = useRef<HTMLButtonElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <button ref={ref} class="danger" onClick={onClick} data-testid={testid}>
+      {children}
+    </button>
+  );
+}
+
+function Body({ text, me }: { text: string; me: string }) {
+  return (
+    <>
+      {linkify(text).map((part, i) =>
+        part.href ? (
+          <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">
+            {part.text}
+          </a>
+        ) : (
+          splitMentions(part.text, me).map((p, j) =>
+            p.mention ? (
+              <span key={`${i}-${j}`} class={`at ${p.mention === 'me' ? 'at-me' : ''}`} data-testid={p.mention === 'me' ? 'mention-me' : 'mention'}>
+                {p.text}
+              </span>
+            ) : (
+              p.text
+            ),
+          )
+        ),
+      )}
+    </>
+  );
+}
+
+function MessageView({ store, m, grouped }: { store: ChatStore; m: ChatMessage; grouped: boolean }) {
   const mine = m.senderId === store.me.id;
   const [editing, setEditing] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const [draft, setDraft] = useState(m.body);
+  const mentionsMe = !mine && m.mentions.includes(store.me.id);
   const save = async () => {
     if (draft.trim() && draft.trim() !== m.body) await store.edit(m.id, draft.trim());
     setEditing(false);
   };
+  const time = new Date(m.createdAt);
   return (
     <article
-      class={`message ${mine ? 'mine' : ''} ${m.pending ? 'pending' : ''} ${m.failed ? 'failed' : ''}`}
+      class={`message ${mine ? 'mine' : ''} ${grouped ? 'grouped' : ''} ${mentionsMe ? 'mentions-me' : ''} ${m.pending ? 'pending' : ''} ${m.failed ? 'failed' : ''}`}
       data-testid="message"
       data-seq={m.pending || m.failed ? '' : String(m.seq)}
       data-mine={String(mine)}
+      data-grouped={String(grouped)}
     >
-      <header>
-        <strong>{mine ? 'You' : m.senderName}</strong>
-        <time dateTime={m.createdAt}>{new Date(m.createdAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
-        {m.editedAt && !m.deleted && <span class="muted">(edited)</span>}
-        {m.pending && (
-          <span class="muted" data-testid="pending">
-            sending…
-          </span>
-        )}
-      </header>
+      {(!grouped || m.pending || (m.editedAt && !m.deleted)) && (
+        <header>
+          {!grouped && <strong data-testid="sender">{mine ? 'You' : m.senderName}</strong>}
+          {!grouped && (
+            <time dateTime={m.createdAt} title={time.toLocaleString()}>
+              {time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+            </time>
+          )}
+          {m.editedAt && !m.deleted && <span class="muted">(edited)</span>}
+          {m.pending && (
+            <span class="muted" data-testid="pending">
+              sending…
+            </span>
+          )}
+        </header>
+      )}
       {m.deleted ? (
         <p class="body muted" data-testid="message-body">
           message deleted
         </p>
       ) : editing ? (
         <div class="edit">
-          <textarea value={draft} onInput={(e) => setDraft(e.currentTarget.value)} data-testid="edit-input" maxLength={4000} />
+          <textarea
+            value={draft}
+            aria-label="Edit message"
+            onInput={(e) => setDraft(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Escape') {
+                e.preventDefault();
+                setEditing(false);
+              } else if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+                e.preventDefault();
+                void save();
+              }
+            }}
+            data-testid="edit-input"
+            maxLength={4000}
+          />
           <button class="primary" onClick={() => void save()} data-testid="edit-save">
             Save
           </button>
@@ -282,15 +736,7 @@ function MessageView({ store, m }: { store: ChatStore; m: ChatMessage }) {
         </div>
       ) : (
         <p class="body" data-testid="message-body">
-          {linkify(m.body).map((part, i) =>
-            part.href ? (
-              <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">
-                {part.text}
-              </a>
-            ) : (
-              part.text
-            ),
-          )}
+          <Body text={m.body} me={store.me.username} />
         </p>
       )}
       {m.failed && (
@@ -300,24 +746,81 @@ function MessageView({ store, m }: { store: ChatStore; m: ChatMessage }) {
       )}
       {mine && !m.deleted && !m.pending && !m.failed && !editing && (
         <div class="tools">
-          <button class="link" onClick={() => (setDraft(m.body), setEditing(true))} data-testid="edit">
-            Edit
-          </button>
-          <button class="link" onClick={() => void store.remove(m)} data-testid="delete">
-            Delete
-          </button>
+          {confirming ? (
+            <span class="confirm-inline" role="group" aria-label="Delete this message?">
+              <span>Delete this message?</span>
+              <ConfirmButton onClick={() => (setConfirming(false), void store.remove(m))} testid="delete-confirm">
+                Delete
+              </ConfirmButton>
+              <button onClick={() => setConfirming(false)} data-testid="delete-cancel">
+                Cancel
+              </button>
+            </span>
+          ) : (
+            <>
+              <button class="link" onClick={() => (setDraft(m.body), setEditing(true))} data-testid="edit">
+                Edit
+              </button>
+              <button class="link" onClick={() => setConfirming(true)} data-testid="delete">
+                Delete
+              </button>
+            </>
+          )}
         </div>
       )}
     </article>
   );
 }
 
-function Composer({ store, roomId }: { store: ChatStore; roomId: string }) {
+interface Option {
+  id: string;
+  username: string;
+  label: string;
+  online?: boolean;
+}
+
+function Composer({ store, room }: { store: ChatStore; room: Room }) {
   const [text, setText] = useState('');
+  const [query, setQuery] = useState<{ start: number; query: string } | null>(null);
+  const [active, setActive] = useState(0);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const caretAfter = useRef<number | null>(null);
+  const listId = `mention-options-${room.id}`;
+
+  const members: Member[] = store.members.get(room.id)?.members ?? [];
+  const options: Option[] = query
+    ? [
+        ...mentionCandidates(members, query.query, store.me.id).map((m) => ({ id: m.userId, username: m.username, label: m.displayName, online: m.online })),
+        ...(room.kind !== 'direct' && 'room'.startsWith(query.query) ? [{ id: 'room', username: 'room', label: 'Everyone in this room' }] : []),
+      ]
+    : [];
+  const open = options.length > 0;
+  const current = open ? Math.min(active, options.length - 1) : -1;
+
+  useLayoutEffect(() => {
+    if (caretAfter.current === null || !ref.current) return;
+    ref.current.setSelectionRange(caretAfter.current, caretAfter.current);
+    caretAfter.current = null;
+  }, [text]);
+
+  const update = (value: string, caret: number) => {
+    const q = mentionQuery(value, caret);
+    setQuery(q);
+    setActive(0);
+    if (q && !store.members.has(room.id)) void store.loadMembers(room.id).catch(() => undefined);
+  };
+  const pick = (o: Option) => {
+    const el = ref.current!;
+    const r = insertMention(text, query!.start, el.selectionStart, o.username);
+    caretAfter.current = r.caret;
+    setText(r.text);
+    setQuery(null);
+  };
   const send = () => {
     if (!text.trim()) return;
-    store.send(roomId, text);
+    store.send(room.id, text);
     setText('');
+    setQuery(null);
   };
   return (
     <form
@@ -327,16 +830,66 @@ function Composer({ store, roomId }: { store: ChatStore; roomId: string }) {
         send();
       }}
     >
+      <span class="sr-only" role="status">
+        {open ? `${options.length} ${options.length === 1 ? 'person' : 'people'} to mention, use the arrow keys and Enter` : ''}
+      </span>
+      {open && (
+        <ul class="mention-options" role="listbox" id={listId} aria-label="People to mention" data-testid="mention-options">
+          {options.map((o, i) => (
+            <li
+              key={o.id}
+              id={`${listId}-${i}`}
+              role="option"
+              aria-selected={i === current}
+              class={i === current ? 'active' : ''}
+              // mousedown, not click: the textarea keeps focus and its caret.
+              onMouseDown={(e) => (e.preventDefault(), pick(o))}
+              data-testid="mention-option"
+              data-username={o.username}
+            >
+              {o.label} <span class="muted">@{o.username}</span>
+            </li>
+          ))}
+        </ul>
+      )}
       <textarea
+        ref={ref}
         rows={2}
-        placeholder="Message (Enter to send, Shift+Enter for a new line)"
+        placeholder="Message (Enter to send, Shift+Enter for a new line, @ to mention)"
         value={text}
         maxLength={4000}
+        // A textarea may not take role=combobox (ARIA in HTML); as a textbox it still owns the
+        // listbox through aria-controls and points at the active option.
+        aria-autocomplete="list"
+        aria-controls={open ? listId : undefined}
+        aria-activedescendant={open ? `${listId}-${current}` : undefined}
         onInput={(e) => {
           setText(e.currentTarget.value);
-          store.typingNow(roomId);
+          update(e.currentTarget.value, e.currentTarget.selectionStart);
+          store.typingNow(room.id);
         }}
+        onClick={(e) => update(e.currentTarget.value, e.currentTarget.selectionStart)}
+        onBlur={() => setQuery(null)}
         onKeyDown={(e) => {
+          if (open) {
+            if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+              e.preventDefault();
+              setActive((current + (e.key === 'ArrowDown' ? 1 : -1) + options.length) % options.length);
+              return;
+            }
+            if ((e.key === 'Enter' && !e.shiftKey) || e.key === 'Tab') {
+              e.preventDefault();
+              pick(options[current]);
+              return;
+            }
+            if (e.key === 'Escape') {
+              // Handled here: Escape must not also close a side panel.
+              e.preventDefault();
+              e.stopPropagation();
+              setQuery(null);
+              return;
+            }
+          }
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
             e.preventDefault();
             send();
