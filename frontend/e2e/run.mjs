@@ -8,10 +8,13 @@ import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const axeSource = createRequire(import.meta.url)('axe-core').source;
+const PASSWORD = 'correct horse battery';
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshot = join(root, 'docs', 'screenshot.png');
 const results = [];
@@ -32,7 +35,16 @@ const freePort = () =>
 
 async function startServer() {
   server = spawn(process.execPath, [join(root, 'backend/dist/apps/all.main.js')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, STATIC_DIR: join(root, 'frontend/dist'), LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      STATIC_DIR: join(root, 'frontend/dist'),
+      LOG_LEVEL: 'warn',
+      // Every account of this run registers and logs in from 127.0.0.1.
+      AUTH_RATE_LIMIT_PER_IP: '1000',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((resolve) => server.once('exit', resolve));
@@ -87,9 +99,10 @@ async function watchCsp(context, label) {
   });
 }
 
-async function newUser(label) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+async function newUser(label, options = {}, init) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 720 }, ...options });
   await watchCsp(context, label);
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log(`    [${label} page error] ${e.message}`));
   await page.goto(base());
@@ -115,10 +128,19 @@ async function createRoom(page, name, kind = 'public') {
 
 /** Adds a user to the open room through the member search. */
 async function addMember(page, user) {
+  await openMembers(page);
   await page.getByTestId('open-add-member').click();
   await page.getByTestId('user-query').fill(user.username);
   await page.locator(`[data-testid=user-result][data-username="${user.username}"]`).click();
-  await page.getByText('was added').waitFor();
+  await page.getByTestId('member-notice').getByText('was added').waitFor();
+  await page.getByTestId('close-panel').click();
+}
+
+/** Opens the member panel of the open room (if it is not open already). */
+async function openMembers(page) {
+  if (await page.getByTestId('member-panel').count()) return;
+  await page.getByTestId('open-members').click();
+  await page.getByTestId('member-panel').waitFor();
 }
 
 async function send(page, text) {
@@ -143,6 +165,90 @@ async function apiLogin(user) {
   const { accessToken } = await res.json();
   return (path, init = {}) =>
     fetch(`${base()}${path}`, { ...init, headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', ...init.headers } });
+}
+
+/** Registers an account over REST only: a member who has never opened the app (offline). */
+async function restUser(label) {
+  const username = uniq(label);
+  const displayName = label[0].toUpperCase() + label.slice(1);
+  const res = await fetch(`${base()}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD, displayName }),
+  });
+  expect(res.status === 201, `REST register ${res.status}`);
+  return { username, name: displayName, id: (await res.json()).user.id };
+}
+
+const roomItem = (page, name) => page.locator(`[data-testid=room-item][data-room-name="${name}"]`);
+const memberRow = (page, username) => page.locator(`[data-testid=member][data-username="${username}"]`);
+
+/**
+ * Runs axe-core on the page; fails on any critical or serious violation and prints the
+ * counts per impact for the screen.
+ */
+async function axe(page, screen) {
+  // Evaluated over the DevTools protocol: the app's CSP (rightly) refuses an inline script tag.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      nodes: v.nodes.length,
+      target: v.nodes[0]?.target.join(' '),
+      summary: v.nodes[0]?.failureSummary,
+    }));
+  });
+  const count = (impact) => violations.filter((v) => v.impact === impact).reduce((n, v) => n + v.nodes, 0);
+  console.log(`    axe: ${screen} critical=${count('critical')} serious=${count('serious')} moderate=${count('moderate')} minor=${count('minor')}`);
+  for (const v of violations) if (v.impact === 'moderate' || v.impact === 'minor') console.log(`      (${v.impact}) ${v.id} ×${v.nodes}: ${v.target}`);
+  // Collected, so one run reports every screen; the test fails at its end.
+  for (const v of violations)
+    if (v.impact === 'critical' || v.impact === 'serious') axeProblems.push(`${screen}: ${v.impact} ${v.id} ×${v.nodes} at ${v.target}: ${v.summary}`);
+}
+const axeProblems = [];
+
+/** Presses Tab (keyboard only) until the element with this test id has focus. */
+async function tabTo(page, testid, max = 60) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if ((await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === testid) return;
+  }
+  throw new Error(`Tab never reached ${testid}`);
+}
+
+/** Logs an existing account in through the login form. */
+async function logIn(page, user) {
+  await page.goto(base());
+  await page.getByTestId('username').fill(user.username);
+  await page.getByTestId('password').fill(PASSWORD);
+  await page.getByTestId('auth-submit').click();
+  await page.getByTestId('me').waitFor();
+}
+
+/**
+ * Captures desktop notifications (the real Notification constructor runs, with the permission
+ * the context granted) and lets the test hide the page: headless Chromium keeps a page
+ * "visible" even behind another tab, so visibilityState is overridden.
+ */
+function notificationProbe() {
+  window.__notes = [];
+  let hidden = false;
+  window.__setHidden = (h) => {
+    hidden = h;
+    document.dispatchEvent(new Event('visibilitychange'));
+  };
+  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+  Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
+  const Real = window.Notification;
+  window.Notification = new Proxy(Real, {
+    construct(target, args) {
+      window.__notes.push({ title: args[0], body: args[1]?.body });
+      return Reflect.construct(target, args);
+    },
+    get: (target, prop) => target[prop],
+  });
 }
 
 async function main() {
@@ -210,7 +316,7 @@ async function main() {
     await p.getByTestId('username').fill('nobody_at_all');
     await p.getByTestId('password').fill('wrong password');
     await p.getByTestId('auth-submit').click();
-    expect((await p.getByTestId('auth-error').textContent()).includes('Invalid'), 'login error shown');
+    expect((await p.getByTestId('auth-error').textContent()) === 'Wrong username or password.', 'login error shown');
     await ctx.close();
   });
 
@@ -269,6 +375,10 @@ async function main() {
     await waitForText(ben.page, 'the typo, fixed');
     const fixed = ann.page.locator('[data-testid=message][data-mine=true]').filter({ hasText: 'the typo, fixed' });
     await fixed.getByTestId('delete').click();
+    // Nothing is deleted until confirmed.
+    await sleep(300);
+    expect((await bodies(ben.page)).includes('the typo, fixed'), 'deleted before the confirmation');
+    await fixed.getByTestId('delete-confirm').click();
     await ben.page.getByTestId('messages').getByText('the typo, fixed').waitFor({ state: 'detached' });
     await ben.page.getByTestId('messages').getByText('message deleted').first().waitFor();
   });
@@ -338,7 +448,10 @@ async function main() {
       .getByTestId('typing')
       .getByText(/typing/)
       .waitFor();
+    await openMembers(ben.page);
+    await memberRow(ben.page, ann.username).waitFor();
     await ben.page.screenshot({ path: screenshot });
+    await ben.page.getByTestId('close-panel').click();
     await ann.page.getByTestId('composer').fill('');
     await ann.page.locator(`[data-testid=room-item][data-room-name="${roomName}"]`).click();
     await ben.page.locator(`[data-testid=room-item][data-room-name="${roomName}"]`).click();
@@ -400,6 +513,431 @@ async function main() {
     await send(p, 'hello from a phone');
     await waitForText(ann.page, 'hello from a phone');
     await ctx.close();
+  });
+
+  // ---- Rooms and people (issue 15) ------------------------------------------------------
+
+  const team = uniq('team-');
+  const dee = await restUser('dee');
+  let cal;
+
+  await test('member panel: display names, roles and who is online, live', async () => {
+    await createRoom(ann.page, team);
+    await addMember(ann.page, ben);
+    await addMember(ann.page, dee);
+    await roomItem(ben.page, team).click();
+    await openMembers(ann.page);
+    await memberRow(ann.page, ann.username).getByText('Ann (you)').waitFor();
+    await memberRow(ann.page, ann.username).getByText('Owner').waitFor();
+    await memberRow(ann.page, ben.username).getByText('Ben', { exact: true }).waitFor();
+    expect((await memberRow(ann.page, ben.username).getAttribute('data-online')) === 'true', 'ben online');
+    // Dee has an account but never opened the app.
+    expect((await memberRow(ann.page, dee.username).getAttribute('data-online')) === 'false', 'dee offline');
+    expect(!(await ann.page.getByTestId('member-list').textContent()).includes(ben.username), 'usernames shown instead of names');
+    // A member who comes online while the panel is open turns online there.
+    cal = await newUser('cal');
+    await addMember(ann.page, cal);
+    await openMembers(ann.page);
+    await memberRow(ann.page, cal.username).waitFor();
+    await ann.page.locator(`[data-testid=member][data-username="${cal.username}"][data-online=true]`).waitFor();
+    await cal.page.close();
+    await ann.page.locator(`[data-testid=member][data-username="${cal.username}"][data-online=false]`).waitFor();
+    cal.page = await cal.context.newPage();
+    await cal.page.goto(base());
+    await cal.page.getByTestId('me').waitFor();
+    await ann.page.locator(`[data-testid=member][data-username="${cal.username}"][data-online=true]`).waitFor();
+    // Ben is a member: he sees no role or remove controls.
+    await openMembers(ben.page);
+    await memberRow(ben.page, cal.username).waitFor();
+    expect((await ben.page.getByTestId('member-remove').count()) === 0, 'a member is offered Remove');
+    expect((await ben.page.getByTestId('member-role').count()) === 0, 'a member is offered role changes');
+    await ben.page.getByTestId('close-panel').click();
+  });
+
+  await test('rename and topic: the owner changes them, everyone sees them in the header', async () => {
+    await ann.page.getByTestId('open-settings').click();
+    await ann.page.getByTestId('settings-topic').fill('Release planning for 2.0');
+    await ann.page.getByTestId('settings-save').click();
+    await ben.page.getByTestId('room-topic').getByText('Release planning for 2.0').waitFor();
+    await ann.page.getByTestId('room-topic').getByText('Release planning for 2.0').waitFor();
+    // A member cannot rename: the form is not offered.
+    await ben.page.getByTestId('open-settings').click();
+    await ben.page.getByTestId('mute-toggle').waitFor();
+    expect((await ben.page.getByTestId('settings-name').count()) === 0, 'a member is offered rename');
+    await ben.page.getByTestId('close-panel').click();
+    await ann.page.getByTestId('close-panel').click();
+  });
+
+  await test('an owner makes someone admin; the admin removes a member, whose client drops the room live', async () => {
+    await openMembers(ann.page);
+    await memberRow(ann.page, ben.username).getByTestId('member-role').selectOption('admin');
+    await ann.page.locator(`[data-testid=member][data-username="${ben.username}"][data-role=admin]`).waitFor();
+    // Ben now sees the room as an admin: rename is offered.
+    await ben.page.getByTestId('open-settings').click();
+    await ben.page.getByTestId('settings-name').waitFor();
+    await ben.page.getByTestId('close-panel').click();
+    await roomItem(cal.page, team).click();
+    await cal.page.getByTestId('room-title').getByText(team).waitFor();
+    await openMembers(ben.page);
+    await memberRow(ben.page, cal.username).getByTestId('member-remove').click();
+    await memberRow(ben.page, cal.username).getByTestId('member-remove-confirm').click();
+    await cal.page.getByTestId('room-notice').getByText(`You are no longer in ${team}`).waitFor();
+    await roomItem(cal.page, team).waitFor({ state: 'detached' });
+    await memberRow(ann.page, cal.username).waitFor({ state: 'detached' });
+    // The owner cannot be removed, so nobody is offered that.
+    expect((await memberRow(ben.page, ann.username).getByTestId('member-remove').count()) === 0, 'remove offered on the owner');
+    await ben.page.getByTestId('close-panel').click();
+    await ann.page.getByTestId('close-panel').click();
+    await cal.context.close();
+  });
+
+  await test('leave (with confirmation) and rejoin a public room', async () => {
+    await openMembers(ann.page);
+    await ben.page.getByTestId('open-settings').click();
+    await ben.page.getByTestId('leave').click();
+    await ben.page.getByTestId('leave-cancel').click();
+    expect((await roomItem(ben.page, team).count()) === 1, 'left without confirming');
+    await ben.page.getByTestId('leave').click();
+    await ben.page.getByTestId('leave-confirm').click();
+    await roomItem(ben.page, team).waitFor({ state: 'detached' });
+    await memberRow(ann.page, ben.username).waitFor({ state: 'detached' });
+    await ben.page.getByTestId('open-discover').click();
+    await ben.page.getByTestId('discover-query').fill(team);
+    await ben.page.locator(`[data-testid=join][data-room-name="${team}"]`).click();
+    await ben.page.getByTestId('room-title').getByText(team).waitFor();
+    await memberRow(ann.page, ben.username).waitFor();
+    await ann.page.getByTestId('close-panel').click();
+  });
+
+  await test('consecutive messages from one sender are grouped: name and time once', async () => {
+    for (const t of ['group one', 'group two', 'group three']) {
+      await send(ann.page, t);
+      await waitForText(ben.page, t);
+    }
+    await send(ben.page, 'ben interrupts');
+    await waitForText(ann.page, 'ben interrupts');
+    await send(ann.page, 'group four');
+    await waitForText(ben.page, 'group four');
+    const rows = ben.page.getByTestId('message');
+    const n = await rows.count();
+    const last = [];
+    for (let i = n - 5; i < n; i++) last.push(await rows.nth(i).getAttribute('data-grouped'));
+    expect(last.join() === 'false,true,true,false,false', `grouped flags: ${last.join()}`);
+    expect(
+      (await rows
+        .nth(n - 4)
+        .getByTestId('sender')
+        .count()) === 0,
+      'a grouped message repeats the name',
+    );
+    expect(
+      (await rows
+        .nth(n - 5)
+        .getByTestId('sender')
+        .textContent()) === 'Ann',
+      'the first of a group names the sender',
+    );
+  });
+
+  await test('@-autocomplete from the keyboard; mentions of me are highlighted', async () => {
+    const box = ann.page.getByTestId('composer');
+    await box.fill('');
+    await box.pressSequentially('thanks @be');
+    await ann.page.locator(`[data-testid=mention-option][data-username="${ben.username}"]`).waitFor();
+    await box.press('Escape');
+    await ann.page.getByTestId('mention-options').waitFor({ state: 'detached' });
+    await box.pressSequentially('n');
+    await ann.page.getByTestId('mention-options').waitFor();
+    // Ben is the only other member starting with "ben"; then @room.
+    await box.press('ArrowDown');
+    await box.press('ArrowUp');
+    const activeId = await box.getAttribute('aria-activedescendant');
+    expect(activeId && (await ann.page.locator(`#${activeId}`).getAttribute('data-username')) === ben.username, `active option ${activeId}`);
+    await box.press('Enter');
+    expect((await box.inputValue()) === `thanks @${ben.username} `, `composer: ${await box.inputValue()}`);
+    await box.pressSequentially('for the review');
+    await box.press('Enter');
+    const text = `thanks @${ben.username} for the review`;
+    await waitForText(ben.page, text);
+    const msg = ben.page.getByTestId('message').filter({ hasText: text });
+    expect((await msg.getByTestId('mention-me').textContent()) === `@${ben.username}`, 'mention of me not highlighted');
+    await send(ben.page, 'ok @room listen up');
+    await waitForText(ann.page, 'ok @room listen up');
+    await ann.page.getByTestId('message').filter({ hasText: 'ok @room listen up' }).getByTestId('mention-me').waitFor();
+  });
+
+  const fayName = uniq('fay');
+  let fay;
+  await test('a mention raises the badge and the tab title, and a desktop notification while the tab is hidden', async () => {
+    fay = await newUser('fay', { permissions: ['notifications'] }, notificationProbe);
+    expect((await fay.page.evaluate(() => Notification.permission)) === 'granted', 'permission not granted');
+    expect((await fay.page.getByTestId('enable-notifications').count()) === 0, 'asks again although granted');
+    const alerts = uniq('alerts-');
+    await createRoom(ann.page, alerts);
+    await fay.page.getByTestId('open-discover').click();
+    await fay.page.getByTestId('discover-query').fill(alerts);
+    await fay.page.locator(`[data-testid=join][data-room-name="${alerts}"]`).click();
+    await fay.page.getByTestId('room-title').getByText(alerts).waitFor();
+    await createRoom(fay.page, fayName);
+    await send(ann.page, 'no mention here');
+    await send(ann.page, `@${fay.username} can you look?`);
+    await roomItem(fay.page, alerts).getByTestId('mentions').getByText('@1').waitFor();
+    await roomItem(fay.page, alerts).getByTestId('unread').getByText('2').waitFor();
+    expect((await fay.page.title()) === '(2) Chat', `title ${await fay.page.title()}`);
+    // Visible tab: no notification.
+    expect((await fay.page.evaluate(() => window.__notes.length)) === 0, 'notified while visible');
+    await fay.page.evaluate(() => window.__setHidden(true));
+    await send(ann.page, 'still no mention');
+    await send(ann.page, `@${fay.username} ping while you are away`);
+    await roomItem(fay.page, alerts).getByTestId('mentions').getByText('@2').waitFor();
+    await fay.page.waitForFunction(() => window.__notes.length > 0);
+    const notes = await fay.page.evaluate(() => window.__notes);
+    expect(notes.length === 1 && notes[0].title === `Ann in ${alerts}` && notes[0].body.includes('ping while you are away'), JSON.stringify(notes));
+    // A muted room never notifies and leaves the title count.
+    const asFay = await apiLogin(fay);
+    const room = (await asFay('/api/chat/rooms').then((r) => r.json())).find((r) => r.name === alerts);
+    await asFay(`/api/chat/rooms/${room.id}/settings`, { method: 'PATCH', body: JSON.stringify({ muted: true }) });
+    await roomItem(fay.page, alerts).getByTestId('muted-mark').waitFor();
+    await send(ann.page, `@${fay.username} muted now`);
+    await roomItem(fay.page, alerts).getByTestId('mentions').getByText('@3').waitFor();
+    await sleep(300);
+    expect((await fay.page.evaluate(() => window.__notes.length)) === 1, 'a muted room notified');
+    expect((await fay.page.title()) === 'Chat', `title with a muted room ${await fay.page.title()}`);
+    await asFay(`/api/chat/rooms/${room.id}/settings`, { method: 'PATCH', body: JSON.stringify({ muted: false }) });
+    await roomItem(fay.page, alerts).getByTestId('muted-mark').waitFor({ state: 'detached' });
+    // Reading the room clears both badges and the title.
+    await fay.page.evaluate(() => window.__setHidden(false));
+    await roomItem(fay.page, alerts).click();
+    await roomItem(fay.page, alerts).getByTestId('mentions').waitFor({ state: 'detached' });
+    expect((await fay.page.title()) === 'Chat', `title after reading ${await fay.page.title()}`);
+  });
+
+  await test('a direct message is titled with the display name and notifies while hidden', async () => {
+    await ann.page.getByTestId('open-direct').click();
+    await ann.page.getByTestId('user-query').fill(fay.username);
+    await ann.page.locator(`[data-testid=user-result][data-username="${fay.username}"]`).click();
+    await ann.page.getByTestId('room-title').getByText('Fay', { exact: true }).waitFor();
+    await fay.page.evaluate(() => window.__setHidden(true));
+    const before = await fay.page.evaluate(() => window.__notes.length);
+    await send(ann.page, 'a private word');
+    await fay.page.waitForFunction((n) => window.__notes.length > n, before);
+    expect((await fay.page.evaluate(() => window.__notes.at(-1).title)) === 'Ann', 'direct notification title');
+    await fay.page.locator('[data-testid=room-item]').filter({ hasText: 'Ann' }).getByTestId('mentions').waitFor();
+    await fay.page.evaluate(() => window.__setHidden(false));
+    await roomItem(ann.page, roomName).click();
+  });
+
+  await test('opening a room with unread messages shows a "New messages" line and a jump to it', async () => {
+    await roomItem(ben.page, roomName).click();
+    await roomItem(fay.page, fayName).click();
+    await fay.page.getByTestId('open-discover').click();
+    await fay.page.getByTestId('discover-query').fill(roomName);
+    await fay.page.locator(`[data-testid=join][data-room-name="${roomName}"]`).click();
+    await roomItem(fay.page, fayName).click();
+    // Someone else (over REST, so nobody's send budget runs low) writes 20 messages.
+    const ivy = await restUser('ivy');
+    const asIvy = await apiLogin(ivy);
+    const lobby = (await (await apiLogin(ann))('/api/chat/rooms').then((r) => r.json())).find((r) => r.name === roomName);
+    expect((await asIvy(`/api/chat/rooms/${lobby.id}/join`, { method: 'POST' })).status < 300, 'ivy joins');
+    for (let i = 1; i <= 20; i++) {
+      const r = await asIvy(`/api/chat/rooms/${lobby.id}/messages`, {
+        method: 'POST',
+        body: JSON.stringify({ body: `unread number ${i}`, clientId: uniq('u') }),
+      });
+      expect(r.status === 201, `REST send ${r.status}`);
+    }
+    await roomItem(fay.page, roomName).getByTestId('unread').getByText('20').waitFor();
+    await roomItem(fay.page, roomName).click();
+    await waitForText(fay.page, 'unread number 20');
+    const line = fay.page.getByTestId('new-messages');
+    await line.waitFor();
+    const next = await line.evaluate((el) => el.nextElementSibling.querySelector('[data-testid=message-body]').textContent);
+    expect(next === 'unread number 1', `line is before "${next}"`);
+    await fay.page.getByTestId('jump-unread').click();
+    await fay.page.getByTestId('jump-unread').waitFor({ state: 'detached' });
+    expect(await line.isVisible(), 'line not shown after the jump');
+    const inView = await line.evaluate((el) => {
+      const box = el.getBoundingClientRect();
+      const list = el.closest('[data-testid=messages]').getBoundingClientRect();
+      return box.top >= list.top && box.bottom <= list.bottom;
+    });
+    expect(inView, 'the jump did not scroll to the line');
+  });
+
+  await test('the last open room is remembered across a reload', async () => {
+    await roomItem(ben.page, team).click();
+    await ben.page.getByTestId('room-title').getByText(team).waitFor();
+    await ben.page.reload();
+    await ben.page.getByTestId('room-title').getByText(team).waitFor();
+    await roomItem(ben.page, roomName).click();
+    await ben.page.getByTestId('room-title').getByText(roomName).waitFor();
+    await ben.page.reload();
+    await ben.page.getByTestId('room-title').getByText(roomName).waitFor();
+  });
+
+  await test('validation messages in plain words, while typing and after a failed submit', async () => {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await p.goto(base());
+    await p.getByTestId('tab-register').click();
+    await p.getByTestId('username').fill('ab');
+    await p.getByTestId('username').blur();
+    expect((await p.getByTestId('error-username').textContent()) === 'Username must be at least 3 characters', 'username rule');
+    await p.getByTestId('password').fill('short');
+    await p.getByTestId('password').blur();
+    expect((await p.getByTestId('error-password').textContent()) === 'Password must be at least 8 characters', 'password rule');
+    await p.getByTestId('username').fill('no spaces');
+    await p.getByTestId('error-username').getByText('Username may only use letters, digits and _ . -').waitFor();
+    // Typing a valid value clears the message at once.
+    await p.getByTestId('password').fill('long enough now');
+    await p.getByTestId('error-password').waitFor({ state: 'detached' });
+    // Taken username: the server's 409, in plain words, next to the field.
+    await p.getByTestId('username').fill(ann.username);
+    await p.getByTestId('auth-submit').click();
+    await p.getByTestId('error-username').getByText('That username is already taken. Try another one.').waitFor();
+    const all = await p.locator('main').textContent();
+    expect(!/too small|too big|expected string|>=|invalid_/i.test(all), `raw validator text: ${all}`);
+    // The room form says what is wrong before anything is sent.
+    await logIn(p, ben);
+    await p.getByTestId('open-create').click();
+    await p.getByTestId('create-submit').click();
+    await p.getByTestId('create-error').getByText('Give the room a name').waitFor();
+    await p.getByTestId('room-name').fill(team.toUpperCase());
+    await p.getByTestId('create-submit').click();
+    await p.getByTestId('create-error').getByText('A public room with this name already exists').waitFor();
+    await ctx.close();
+  });
+
+  await test('keyboard only: register, create a room, send, open the member panel, with a visible focus ring', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+    const p = await ctx.newPage();
+    const k = p.keyboard;
+    await p.goto(base());
+    await tabTo(p, 'tab-register');
+    await k.press('Enter');
+    await tabTo(p, 'username');
+    const outline = await p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    expect(outline !== 'none', 'no focus ring on the username field');
+    await k.type(uniq('kim'));
+    await k.press('Tab');
+    await k.type('Kim');
+    await k.press('Tab');
+    await k.type(PASSWORD);
+    await k.press('Enter');
+    await p.getByTestId('me').waitFor();
+    await tabTo(p, 'open-create');
+    await k.press('Enter');
+    await tabTo(p, 'room-name');
+    const room = uniq('keys-');
+    await k.type(room);
+    await k.press('Enter');
+    await p.getByTestId('room-title').getByText(room).waitFor();
+    await tabTo(p, 'composer');
+    await k.type('typed without a mouse');
+    await k.press('Enter');
+    await waitForText(p, 'typed without a mouse');
+    await tabTo(p, 'open-members');
+    const ring = await p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    expect(ring !== 'none', 'no focus ring on a button');
+    await k.press('Enter');
+    await p.getByTestId('member-panel').waitFor();
+    await p.getByTestId('member').first().waitFor();
+    await k.press('Escape');
+    await p.getByTestId('member-panel').waitFor({ state: 'detached' });
+    await ctx.close();
+  });
+
+  await test('a new account without rooms gets a welcome screen with clear next steps', async () => {
+    const gus = await newUser('gus');
+    await gus.page.getByRole('heading', { name: 'Welcome, Gus' }).waitFor();
+    await gus.page.getByTestId('welcome-discover').click();
+    await gus.page.getByTestId('discover').waitFor();
+    await gus.page.getByTestId('welcome-create').click();
+    await gus.page.getByTestId('create-form').waitFor();
+    await gus.context.close();
+  });
+
+  await test('accessibility: no critical or serious axe-core violation on any screen', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+    const p = await ctx.newPage();
+    await p.goto(base());
+    await p.getByTestId('auth-form').waitFor();
+    await axe(p, 'login');
+    await p.getByTestId('tab-register').click();
+    await p.getByTestId('username').fill('x');
+    await p.getByTestId('password').fill('short');
+    await p.getByTestId('auth-submit').click();
+    await p.getByTestId('error-password').waitFor();
+    await axe(p, 'register-with-errors');
+    const hal = { username: uniq('hal') };
+    await p.getByTestId('username').fill(hal.username);
+    await p.getByTestId('displayName').fill('Hal');
+    await p.getByTestId('password').fill(PASSWORD);
+    await p.getByTestId('auth-submit').click();
+    await p.getByTestId('me').waitFor();
+    await p.getByTestId('connection-banner').waitFor({ state: 'detached' });
+    await axe(p, 'empty-home');
+    await p.getByTestId('open-discover').click();
+    await p.getByTestId('discover-query').fill(team);
+    await p.locator(`[data-testid=join][data-room-name="${team}"]`).click();
+    await p.getByTestId('room-title').getByText(team).waitFor();
+    await p.getByTestId('open-discover').click();
+    await p.getByTestId('discover-query').fill(roomName);
+    await p.locator(`[data-testid=join][data-room-name="${roomName}"]`).click();
+    await waitForText(p, 'unread number 20');
+    await axe(p, 'room-list');
+    await send(p, 'hello @room from hal');
+    await waitForText(p, 'hello @room from hal');
+    await axe(p, 'conversation');
+    await p.locator('[data-testid=message][data-mine=true]').last().getByTestId('edit').click();
+    await p.getByTestId('edit-input').waitFor();
+    await axe(p, 'editing-a-message');
+    await p.getByTestId('edit-input').press('Escape');
+    await p.locator('[data-testid=message][data-mine=true]').last().getByTestId('delete').click();
+    await axe(p, 'delete-confirmation');
+    await p.getByTestId('delete-cancel').click();
+    await openMembers(p);
+    await p.getByTestId('member').first().waitFor();
+    await axe(p, 'member-panel');
+    await p.getByTestId('open-settings').click();
+    await p.getByTestId('settings-panel').waitFor();
+    await axe(p, 'settings');
+    await ctx.close();
+    // The owner's view: role and remove controls, rename form.
+    await openMembers(ann.page);
+    await ann.page.getByTestId('member-role').first().waitFor();
+    await axe(ann.page, 'member-panel-owner');
+    await ann.page.getByTestId('open-settings').click();
+    await ann.page.getByTestId('rename-form').waitFor();
+    await axe(ann.page, 'settings-owner');
+    await ann.page.getByTestId('close-panel').click();
+    const phone = await browser.newContext({ viewport: { width: 375, height: 720 }, isMobile: true, hasTouch: true });
+    const pp = await phone.newPage();
+    await logIn(pp, hal);
+    await axe(pp, 'phone-room-list');
+    await roomItem(pp, roomName).click();
+    await waitForText(pp, 'hello @room from hal');
+    await axe(pp, 'phone-conversation');
+    await pp.getByTestId('open-members').click();
+    await pp.getByTestId('member').first().waitFor();
+    await axe(pp, 'phone-member-panel');
+    await phone.close();
+    const dark = await browser.newContext({ viewport: { width: 1100, height: 720 }, colorScheme: 'dark' });
+    const dp = await dark.newPage();
+    await dp.goto(base());
+    await dp.getByTestId('auth-form').waitFor();
+    await axe(dp, 'dark-login');
+    await logIn(dp, hal);
+    await roomItem(dp, roomName).click();
+    await waitForText(dp, 'hello @room from hal');
+    await axe(dp, 'dark-conversation');
+    await openMembers(dp);
+    await dp.getByTestId('member').first().waitFor();
+    await axe(dp, 'dark-member-panel');
+    await dp.getByTestId('open-settings').click();
+    await axe(dp, 'dark-settings');
+    await dark.close();
+    expect(axeProblems.length === 0, axeProblems.join('\n'));
   });
 
   await test('no page reported a Content-Security-Policy violation', async () => {
