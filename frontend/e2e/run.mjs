@@ -124,6 +124,8 @@ async function createRoom(page, name, kind = 'public') {
   if (kind !== 'public') await page.getByTestId('room-kind').selectOption(kind);
   await page.getByTestId('create-submit').click();
   await page.getByTestId('room-title').getByText(name).waitFor();
+  // The form closes once the room has loaded; a click before that would be undone.
+  await page.getByTestId('create-form').waitFor({ state: 'detached' });
 }
 
 /** Adds a user to the open room through the member search. */
@@ -178,6 +180,15 @@ async function restUser(label) {
   });
   expect(res.status === 201, `REST register ${res.status}`);
   return { username, name: displayName, id: (await res.json()).user.id };
+}
+
+/** Joins a public room through Discover; waits until the panel has closed (it closes after the room opened). */
+async function joinRoom(page, name) {
+  await page.getByTestId('open-discover').click();
+  await page.getByTestId('discover-query').fill(name);
+  await page.locator(`[data-testid=join][data-room-name="${name}"]`).click();
+  await page.getByTestId('room-title').getByText(name).waitFor();
+  await page.getByTestId('discover').waitFor({ state: 'detached' });
 }
 
 const roomItem = (page, name) => page.locator(`[data-testid=room-item][data-room-name="${name}"]`);
@@ -448,6 +459,10 @@ async function main() {
       .getByTestId('typing')
       .getByText(/typing/)
       .waitFor();
+    const asAnn = await apiLogin(ann);
+    const teamRoom = (await asAnn('/api/chat/rooms').then((r) => r.json())).find((r) => r.name === team);
+    await asAnn(`/api/chat/rooms/${teamRoom.id}`, { method: 'PATCH', body: JSON.stringify({ topic: 'Shipping 1.0: chart, images, release notes' }) });
+    await ben.page.getByTestId('room-topic').waitFor();
     await openMembers(ben.page);
     await memberRow(ben.page, ann.username).waitFor();
     await ben.page.screenshot({ path: screenshot });
@@ -601,10 +616,7 @@ async function main() {
     await ben.page.getByTestId('leave-confirm').click();
     await roomItem(ben.page, team).waitFor({ state: 'detached' });
     await memberRow(ann.page, ben.username).waitFor({ state: 'detached' });
-    await ben.page.getByTestId('open-discover').click();
-    await ben.page.getByTestId('discover-query').fill(team);
-    await ben.page.locator(`[data-testid=join][data-room-name="${team}"]`).click();
-    await ben.page.getByTestId('room-title').getByText(team).waitFor();
+    await joinRoom(ben.page, team);
     await memberRow(ann.page, ben.username).waitFor();
     await ann.page.getByTestId('close-panel').click();
   });
@@ -674,10 +686,7 @@ async function main() {
     expect((await fay.page.getByTestId('enable-notifications').count()) === 0, 'asks again although granted');
     const alerts = uniq('alerts-');
     await createRoom(ann.page, alerts);
-    await fay.page.getByTestId('open-discover').click();
-    await fay.page.getByTestId('discover-query').fill(alerts);
-    await fay.page.locator(`[data-testid=join][data-room-name="${alerts}"]`).click();
-    await fay.page.getByTestId('room-title').getByText(alerts).waitFor();
+    await joinRoom(fay.page, alerts);
     await createRoom(fay.page, fayName);
     await send(ann.page, 'no mention here');
     await send(ann.page, `@${fay.username} can you look?`);
@@ -730,9 +739,7 @@ async function main() {
   await test('opening a room with unread messages shows a "New messages" line and a jump to it', async () => {
     await roomItem(ben.page, roomName).click();
     await roomItem(fay.page, fayName).click();
-    await fay.page.getByTestId('open-discover').click();
-    await fay.page.getByTestId('discover-query').fill(roomName);
-    await fay.page.locator(`[data-testid=join][data-room-name="${roomName}"]`).click();
+    await joinRoom(fay.page, roomName);
     await roomItem(fay.page, fayName).click();
     // Someone else (over REST, so nobody's send budget runs low) writes 20 messages.
     const ivy = await restUser('ivy');
@@ -877,13 +884,8 @@ async function main() {
     await p.getByTestId('me').waitFor();
     await p.getByTestId('connection-banner').waitFor({ state: 'detached' });
     await axe(p, 'empty-home');
-    await p.getByTestId('open-discover').click();
-    await p.getByTestId('discover-query').fill(team);
-    await p.locator(`[data-testid=join][data-room-name="${team}"]`).click();
-    await p.getByTestId('room-title').getByText(team).waitFor();
-    await p.getByTestId('open-discover').click();
-    await p.getByTestId('discover-query').fill(roomName);
-    await p.locator(`[data-testid=join][data-room-name="${roomName}"]`).click();
+    await joinRoom(p, team);
+    await joinRoom(p, roomName);
     await waitForText(p, 'unread number 20');
     await axe(p, 'room-list');
     await send(p, 'hello @room from hal');
