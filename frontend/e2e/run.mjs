@@ -864,6 +864,44 @@ async function main() {
     await gus.context.close();
   });
 
+  await test('notification permission is asked only when the user presses the button', async () => {
+    const asked = () => {
+      window.__asked = 0;
+      const real = Notification.requestPermission.bind(Notification);
+      Notification.requestPermission = (...a) => (window.__asked++, real(...a));
+    };
+    const jo = await newUser('jo', {}, asked);
+    expect((await jo.page.evaluate(() => Notification.permission)) === 'default', 'permission already decided');
+    expect((await jo.page.evaluate(() => window.__asked)) === 0, 'asked without a user action');
+    await jo.page.getByTestId('enable-notifications').click();
+    await jo.page.waitForFunction(() => window.__asked === 1);
+    await jo.context.close();
+  });
+
+  await test('a big room pages its member list: load more', async () => {
+    const asAnn = await apiLogin(ann);
+    const big = uniq('big-');
+    const room = await asAnn('/api/chat/rooms', { method: 'POST', body: JSON.stringify({ name: big, kind: 'private' }) }).then((r) => r.json());
+    const people = [];
+    for (let i = 0; i < 56; i += 8) people.push(...(await Promise.all(Array.from({ length: 8 }, () => restUser('many')))));
+    for (const u of people) {
+      const r = await asAnn(`/api/chat/rooms/${room.id}/members`, { method: 'POST', body: JSON.stringify({ userId: u.id }) });
+      expect(r.status < 300, `add member ${r.status}`);
+    }
+    await roomItem(ann.page, big).click();
+    await ann.page.getByTestId('room-title').getByText(big).waitFor();
+    await openMembers(ann.page);
+    await ann.page.getByTestId('members-more').waitFor();
+    const first = await ann.page.getByTestId('member').count();
+    expect(first === 50, `first page ${first}`);
+    await ann.page.getByTestId('members-more').click();
+    await ann.page.getByTestId('members-more').waitFor({ state: 'detached' });
+    const all = await ann.page.getByTestId('member').count();
+    expect(all === 57, `after load more ${all}`);
+    await ann.page.getByTestId('close-panel').click();
+    await roomItem(ann.page, roomName).click();
+  });
+
   await test('accessibility: no critical or serious axe-core violation on any screen', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 720 } });
     const p = await ctx.newPage();
