@@ -854,9 +854,16 @@ async function main() {
     await ctx.close();
   });
 
-  await test('a new account without rooms gets a welcome screen with clear next steps', async () => {
+  await test('a new account starts in the default room; with no room at all it gets a welcome screen', async () => {
     const gus = await newUser('gus');
+    // npm start's default: every new account joins the public room "general".
+    await roomItem(gus.page, 'general').click();
+    await gus.page.getByTestId('open-settings').click();
+    await gus.page.getByTestId('leave').click();
+    await gus.page.getByTestId('leave-confirm').click();
+    await roomItem(gus.page, 'general').waitFor({ state: 'detached' });
     await gus.page.getByRole('heading', { name: 'Welcome, Gus' }).waitFor();
+    await axe(gus.page, 'welcome');
     await gus.page.getByTestId('welcome-discover').click();
     await gus.page.getByTestId('discover').waitFor();
     await gus.page.getByTestId('welcome-create').click();
