@@ -26,7 +26,9 @@ describe('migrations', () => {
       const { rows } = await db.query(`SELECT schema_name FROM information_schema.schemata WHERE schema_name IN ('auth','users','chat') ORDER BY 1`);
       expect(rows.map((r) => r.schema_name)).toEqual(['auth', 'chat', 'users']);
       const idx = await db.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'chat' ORDER BY 1`);
-      expect(idx.rows.map((r) => r.indexname)).toEqual(expect.arrayContaining(['messages_room_seq', 'messages_sender_client', 'members_user']));
+      expect(idx.rows.map((r) => r.indexname)).toEqual(
+        expect.arrayContaining(['messages_room_seq', 'messages_sender_client', 'members_user', 'messages_room_change', 'messages_thread_seq']),
+      );
       await db.end();
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -68,7 +70,7 @@ describe('migrations', () => {
       const target = new URL(url);
       target.pathname = `/${name}`;
       const cfg = { DATABASE_URL: target.toString(), DATABASE_SSL: false };
-      const v1 = allMigrations.filter((m) => m.name !== 'ChatPeopleMentions1733000000000');
+      const v1 = allMigrations.filter((m) => !['ChatPeopleMentions1733000000000', 'ChatThreadsReactionsChanges1734000000000'].includes(m.name));
       const old = new DataSource({ ...dataSourceOptions(cfg), migrations: v1 });
       await old.initialize();
       await old.runMigrations({ transaction: 'each' });
@@ -106,7 +108,7 @@ describe('migrations', () => {
         u1,
       ]);
 
-      expect(await runMigrations(cfg)).toEqual(['ChatPeopleMentions1733000000000']);
+      expect(await runMigrations(cfg)).toEqual(['ChatPeopleMentions1733000000000', 'ChatThreadsReactionsChanges1734000000000']);
       const names = (await db.query(`SELECT id, name FROM chat.rooms ORDER BY id`)).rows.map((r) => r.name);
       expect(names).toEqual(['Lobby', 'lobby (3)', 'LOBBY (4)', 'lobby (2)', 'Lobby', 'x'.repeat(80), `${'X'.repeat(76)} (2)`, 'a & b', 'orphan']);
       const roles = (await db.query(`SELECT room_id, user_id, role, muted FROM chat.members ORDER BY room_id, role`)).rows;
@@ -123,6 +125,13 @@ describe('migrations', () => {
       expect(roles.every((r) => r.muted === false)).toBe(true);
       const msg = (await db.query(`SELECT body, mentions FROM chat.messages`)).rows;
       expect(msg).toEqual([{ body: 'kept @b', mentions: [] }]);
+      // Catch-up on old data: a message's change is its seq, a room's counter its last seq; no thread, no reactions.
+      expect((await db.query(`SELECT seq, change, thread_id, reply_count, last_reply_at, reactions FROM chat.messages`)).rows).toEqual([
+        { seq: '1', change: '1', thread_id: null, reply_count: 0, last_reply_at: null, reactions: [] },
+      ]);
+      const counters = (await db.query(`SELECT last_seq, last_change FROM chat.rooms ORDER BY id`)).rows;
+      expect(counters.every((c) => c.last_change === c.last_seq)).toBe(true);
+      expect(counters[0]).toEqual({ last_seq: '1', last_change: '1' });
       expect((await db.query(`SELECT topic FROM chat.rooms WHERE id = $1`, [room(1)])).rows).toEqual([{ topic: null }]);
       await expect(db.query(`INSERT INTO chat.rooms (id, name, kind, created_by) VALUES ($1, 'LoBbY', 'public', $2)`, [randomUUID(), u1])).rejects.toThrow(
         /rooms_public_name_unique/,
