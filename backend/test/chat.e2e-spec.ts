@@ -39,6 +39,7 @@ describe('chat over HTTP', () => {
       role: 'owner',
       memberCount: 1,
       muted: false,
+      lastChange: 0,
     });
     expect((await api('GET', '/api/chat/rooms', { token: alice.accessToken })).body.map((x: Room) => x.id)).toContain(r.id);
     const found = await api('GET', '/api/chat/rooms/public?query=lobby', { token: bob.accessToken });

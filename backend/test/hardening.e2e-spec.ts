@@ -232,7 +232,7 @@ describe('bounded work', () => {
     expect(ra.hasMore).toBe(false);
     expect(rb.messages.map((m: Message) => m.body)).toEqual(['b1']);
     expect(rb.hasMore).toBe(true);
-    expect(rc).toEqual({ roomId: c.id, messages: [], hasMore: false });
+    expect(rc).toEqual({ roomId: c.id, messages: [], updated: [], hasMore: false, lastChange: 0 });
     const rest = await api('GET', `/api/chat/rooms/${b.id}/messages?after=1`, { token: u.accessToken });
     expect(rest.body.messages.map((m: Message) => m.body)).toEqual(['b2', 'b3']);
   });

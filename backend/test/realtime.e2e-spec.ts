@@ -164,7 +164,7 @@ describe('realtime over socket.io-client', () => {
     for (let i = 1; i <= 5; i++) await a.emitWithAck('message:send', { roomId: r.id, body: `m${i}`, clientId: `s-${r.id}-${i}` });
     const b = await open(bob);
     const ack = await b.emitWithAck('sync', { rooms: [{ roomId: r.id, afterSeq: 2 }] });
-    expect(ack).toEqual({ ok: true, rooms: [{ roomId: r.id, messages: expect.any(Array), hasMore: false }] });
+    expect(ack).toEqual({ ok: true, rooms: [{ roomId: r.id, messages: expect.any(Array), updated: [], hasMore: false, lastChange: 5 }] });
     expect((ack as { rooms: Array<{ messages: Message[] }> }).rooms[0].messages.map((m) => m.seq)).toEqual([3, 4, 5]);
     for (let i = 6; i <= 105; i++)
       await api('POST', `/api/chat/rooms/${r.id}/messages`, { token: alice.accessToken, body: { body: `m${i}`, clientId: `s-${r.id}-${i}` } });

@@ -1,13 +1,36 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, PipeTransform, Post, Put, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { z } from 'zod';
 import { CurrentUser, type AuthUser } from '../common/auth/public.decorator.js';
+import { ValidationFailed } from '../common/http/errors.js';
 import { badUuid } from '../common/http/params.js';
 import { ZodPipe } from '../common/http/zod.pipe.js';
-import { AddMemberBody, CreateRoomBody, DirectBody, EditBody, HistoryQuery, PublicRoomsQuery, ReadBody, SendBody } from '../contract/schemas.js';
+import {
+  AddMemberBody,
+  CreateRoomBody,
+  DirectBody,
+  EditBody,
+  HistoryQuery,
+  isOneEmoji,
+  PublicRoomsQuery,
+  ReadBody,
+  SendBody,
+  ThreadQuery,
+} from '../contract/schemas.js';
 import { ChatService } from './chat.service.js';
 
 const Id = (name = 'id') => Param(name, new ParseUUIDPipe({ exceptionFactory: badUuid }));
+
+/** The `:emoji` path segment (URL-decoded by the router): exactly one emoji grapheme, else 400. */
+class EmojiPipe implements PipeTransform<unknown, string> {
+  transform(value: unknown): string {
+    if (typeof value === 'string' && isOneEmoji(value)) return value;
+    throw new ValidationFailed(
+      [{ field: 'emoji', message: 'must be exactly one emoji: one pictograph (with its skin tone, ZWJ sequence or tags), one flag or one keycap' }],
+      'emoji must be exactly one emoji',
+    );
+  }
+}
 
 @Controller('api/chat')
 export class ChatController {
@@ -57,7 +80,7 @@ export class ChatController {
     @Body(new ZodPipe(SendBody)) body: z.infer<typeof SendBody>,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const { message, created } = await this.chat.send(user, id, body.body, body.clientId);
+    const { message, created } = await this.chat.send(user, id, body.body, body.clientId, body.threadId);
     // A repeated clientId answers with the stored message; 200 tells the client it was a replay.
     res.status(created ? 201 : 200);
     return message;
@@ -72,6 +95,33 @@ export class ChatController {
   @HttpCode(204)
   async remove(@CurrentUser() user: AuthUser, @Id() id: string) {
     await this.chat.remove(user.id, id);
+  }
+
+  @Get('messages/:id/thread')
+  thread(@CurrentUser() user: AuthUser, @Id() id: string, @Query(new ZodPipe(ThreadQuery)) q: z.infer<typeof ThreadQuery>) {
+    return this.chat.thread(user.id, id, q);
+  }
+
+  @Put('messages/:id/reactions/:emoji')
+  react(@CurrentUser() user: AuthUser, @Id() id: string, @Param('emoji', new EmojiPipe()) emoji: string) {
+    return this.chat.react(user.id, id, emoji, true);
+  }
+
+  @Delete('messages/:id/reactions/:emoji')
+  @HttpCode(200)
+  unreact(@CurrentUser() user: AuthUser, @Id() id: string, @Param('emoji', new EmojiPipe()) emoji: string) {
+    return this.chat.react(user.id, id, emoji, false);
+  }
+
+  /** No emoji at all (an empty path segment): the same 400 as a bad one, not a 404. */
+  @Put('messages/:id/reactions')
+  noEmoji(@Id() _id: string, @Param('emoji', new EmojiPipe()) emoji: string) {
+    return emoji;
+  }
+
+  @Delete('messages/:id/reactions')
+  noEmojiDelete(@Id() _id: string, @Param('emoji', new EmojiPipe()) emoji: string) {
+    return emoji;
   }
 
   @Post('rooms/:id/read')

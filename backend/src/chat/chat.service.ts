@@ -11,7 +11,8 @@ import { BatchQueue } from '../common/batch-queue.js';
 import { LifecycleService } from '../common/lifecycle.service.js';
 import { MetricsService } from '../common/metrics/metrics.service.js';
 import { READ_WINDOW_MS, RateLimiter } from '../common/ratelimit/rate-limiter.js';
-import type { Message, Page, Room, SyncRoom } from '../contract/events.js';
+import type { Message, Page, Room, SyncRoom, ThreadPage } from '../contract/events.js';
+import { LIMITS } from '../contract/schemas.js';
 import { resolveMentions, uuidArrayLiteral } from './mentions.js';
 import { RealtimeService } from './realtime.service.js';
 import { memberRoom, publicNameTaken, type Queryable, roomFor, roomView } from './room-access.js';
@@ -56,22 +57,37 @@ async function insertMentionRows(tx: Queryable, messages: Array<{ roomId: string
 }
 
 /**
- * Keeps the room from being deleted (its last member leaving) until this transaction ends,
- * without blocking sends (KEY SHARE does not conflict with the seq bump); 404 if it is gone.
+ * Takes the room's next change number (catch-up): the row lock it takes is held until commit,
+ * so changes of one room commit in the order of their numbers, whatever replica made them, and
+ * a rolled-back change rolls its number back. 404 if the room is gone (its last member left).
  */
-async function lockRoomKey(tx: Queryable, roomId: string) {
-  const rows = (await tx.query(`SELECT id FROM chat.rooms WHERE id = $1 FOR KEY SHARE`, [roomId])) as unknown[];
-  if (rows.length === 0) throw new NotFoundException('No such message');
+async function bumpChange(tx: Queryable, roomId: string): Promise<number> {
+  const [row] = returning<{ last_change: string }>(
+    await tx.query(`UPDATE chat.rooms SET last_change = last_change + 1 WHERE id = $1 RETURNING last_change`, [roomId]),
+  );
+  if (!row) throw new NotFoundException('No such message');
+  return Number(row.last_change);
 }
+
+/** A message's reaction summary from chat.reactions: per emoji in order of first use, up to 50 reactors each. */
+const REACTIONS_OF = `COALESCE((
+    SELECT jsonb_agg(jsonb_build_object('emoji', e.emoji, 'count', e.n, 'userIds', e.users) ORDER BY e.first, e.emoji)
+      FROM (SELECT emoji, count(*) AS n, min(created_at) AS first, (array_agg(user_id ORDER BY created_at, user_id))[1:${LIMITS.reactionUserIds}] AS users
+              FROM chat.reactions WHERE message_id = $1 GROUP BY emoji) e
+  ), '[]'::jsonb)`;
 
 /** Thrown inside a send transaction to undo the seq bump when the clientId was already used. */
 class DuplicateSend extends Error {}
+/** Thrown inside a reaction transaction that changed nothing, to undo its change bump. */
+class NoChange extends Error {}
 
 interface SendRequest {
   user: AuthUser;
   roomId: string;
   body: string;
   clientId: string;
+  /** A reply: the root of its thread. */
+  threadId?: string;
 }
 type SendResult = { message: Message; created: boolean };
 
@@ -175,13 +191,18 @@ export class ChatService {
   async history(userId: string, roomId: string, q: { before?: number; after?: number; limit: number }): Promise<Page> {
     await this.limiter.enforce(`read:${userId}`, this.config.READ_RATE_LIMIT!, READ_WINDOW_MS);
     await this.memberRoom(userId, roomId);
-    const { messages, hasMore } = await this.page(roomId, q, this.config.MESSAGES_MAX_BYTES!, true);
+    const { messages, hasMore } = await this.page(this.db, roomId, q, this.config.MESSAGES_MAX_BYTES!, true);
     return { messages, hasMore };
   }
 
-  /** Draining refuses a send before it touches the database; one already running is waited for. */
-  send(user: AuthUser, roomId: string, body: string, clientId: string): Promise<SendResult> {
-    return this.lifecycle.track(() => (this.batches ? this.sendBatched({ user, roomId, body, clientId }) : this.sendOne(user, roomId, body, clientId, true)));
+  /**
+   * Draining refuses a send before it touches the database; one already running is waited for.
+   * Replies (threadId) are not batched: each is one transaction that also updates its root.
+   */
+  send(user: AuthUser, roomId: string, body: string, clientId: string, threadId?: string): Promise<SendResult> {
+    return this.lifecycle.track(() =>
+      this.batches && !threadId ? this.sendBatched({ user, roomId, body, clientId }) : this.sendOne({ user, roomId, body, clientId, threadId }, true),
+    );
   }
 
   /**
@@ -205,7 +226,8 @@ export class ChatService {
   }
 
   /** One send, one transaction: SEND_BATCH_MAX=1, and the fallback when a batch cannot commit. */
-  private async sendOne(user: AuthUser, roomId: string, body: string, clientId: string, limit: boolean): Promise<SendResult> {
+  private async sendOne(req: SendRequest, limit: boolean): Promise<SendResult> {
+    const { user, roomId, body, clientId, threadId } = req;
     const earlier = await this.findSent(user.id, clientId);
     if (earlier) return this.replay(earlier, roomId);
     if (limit) {
@@ -215,29 +237,46 @@ export class ChatService {
     await this.memberRoom(user.id, roomId);
     const timer = this.metrics.messagePersist.startTimer();
     try {
-      const message = await this.db.transaction(async (tx) => {
+      const { message, root } = await this.db.transaction(async (tx) => {
         const [mentions] = await resolveMentions(tx, [{ roomId, body }]);
         // The row lock on the room serialises senders, so seq has no gaps or duplicates;
-        // a rolled-back send also rolls back its increment.
-        const [bumped] = returning<{ last_seq: string }>(
-          await tx.query(`UPDATE chat.rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`, [roomId]),
+        // a rolled-back send also rolls back its increment. A reply is two changes: itself, then its root.
+        const [bumped] = returning<{ last_seq: string; last_change: string }>(
+          await tx.query(`UPDATE chat.rooms SET last_seq = last_seq + 1, last_change = last_change + $2 WHERE id = $1 RETURNING last_seq, last_change`, [
+            roomId,
+            threadId ? 2 : 1,
+          ]),
         );
         // The room's last member left meanwhile and the room is gone.
         if (!bumped) throw new NotFoundException('No such room');
         const { last_seq } = bumped;
+        const change = Number(bumped.last_change);
+        // Every change to the root takes the room lock first, so what is read here holds until commit.
+        if (threadId) await this.checkRoot(tx, roomId, threadId);
         const rows = await tx.query<MessageRow[]>(
-          `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id, mentions)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
-          [randomUUID(), roomId, last_seq, user.id, user.displayName, body, clientId, mentions],
+          `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id, mentions, change, thread_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
+          [randomUUID(), roomId, last_seq, user.id, user.displayName, body, clientId, mentions, threadId ? change - 1 : change, threadId ?? null],
         );
         if (rows.length === 0) throw new DuplicateSend();
         await insertMentionRows(tx, [{ roomId, seq: Number(last_seq), senderId: user.id, mentions }]);
         await tx.query(`UPDATE chat.members SET last_read_seq = GREATEST(last_read_seq, $3) WHERE room_id = $1 AND user_id = $2`, [roomId, user.id, last_seq]);
-        return toMessage(rows[0]);
+        let root: Message | undefined;
+        if (threadId) {
+          const [r] = returning<MessageRow>(
+            await tx.query(
+              `UPDATE chat.messages SET reply_count = reply_count + 1, last_reply_at = $2, change = $3 WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`,
+              [threadId, rows[0].created_at, change],
+            ),
+          );
+          root = toMessage(r);
+        }
+        return { message: toMessage(rows[0]), root };
       });
       timer();
       this.metrics.messages.inc({ result: 'new' });
       this.realtime.messageNew(message);
+      if (root) this.realtime.messageUpdated(root);
       return { message, created: true };
     } catch (e) {
       if (!(e instanceof DuplicateSend)) throw e;
@@ -245,6 +284,28 @@ export class ChatService {
       this.metrics.messages.inc({ result: 'duplicate' });
       return { message: (await this.findSent(user.id, clientId))!, created: false };
     }
+  }
+
+  /**
+   * A reply's root: a message of the same room that is not itself a reply and not deleted
+   * (replying to a deleted message is refused: its thread is closed); else 400.
+   */
+  private async checkRoot(tx: Queryable, roomId: string, threadId: string): Promise<void> {
+    const [root] = (await tx.query(`SELECT room_id, thread_id, deleted FROM chat.messages WHERE id = $1`, [threadId])) as Array<{
+      room_id: string;
+      thread_id: string | null;
+      deleted: boolean;
+    }>;
+    const problem = !root
+      ? 'no such message'
+      : root.room_id !== roomId
+        ? 'must be a message of the same room'
+        : root.thread_id
+          ? 'must be a thread root, not a reply'
+          : root.deleted
+            ? 'must not be a deleted message'
+            : undefined;
+    if (problem) throw new ValidationFailed([{ field: 'threadId', message: problem }]);
   }
 
   /**
@@ -291,26 +352,33 @@ export class ChatService {
         for (const p of fresh) perRoom.set(p.roomId, (perRoom.get(p.roomId) ?? 0) + 1);
         const rooms = [...perRoom.keys()];
         if (rooms.length > 1) await tx.query(`SELECT id FROM chat.rooms WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [rooms]);
-        const bumped = returning<{ id: string; last_seq: string }>(
+        const bumped = returning<{ id: string; last_seq: string; last_change: string }>(
           await tx.query(
-            `UPDATE chat.rooms r SET last_seq = r.last_seq + t.n FROM unnest($1::uuid[], $2::int[]) AS t(id, n) WHERE r.id = t.id RETURNING r.id, r.last_seq`,
+            `UPDATE chat.rooms r SET last_seq = r.last_seq + t.n, last_change = r.last_change + t.n
+               FROM unnest($1::uuid[], $2::int[]) AS t(id, n) WHERE r.id = t.id RETURNING r.id, r.last_seq, r.last_change`,
             [rooms, rooms.map((r) => perRoom.get(r))],
           ),
         );
         // A room deleted meanwhile (its last member left): each send then gets its own answer.
         if (bumped.length !== rooms.length) throw new NotFoundException('No such room');
-        // Each room's new seqs go to its sends in arrival order.
+        // Each room's new seqs (and change numbers, one per message) go to its sends in arrival order.
         const next = new Map(bumped.map((r) => [r.id, Number(r.last_seq) - perRoom.get(r.id)! + 1]));
+        const nextChange = new Map(bumped.map((r) => [r.id, Number(r.last_change) - perRoom.get(r.id)! + 1]));
         const seqs = fresh.map((p) => {
           const seq = next.get(p.roomId)!;
           next.set(p.roomId, seq + 1);
           return seq;
         });
+        const changes = fresh.map((p) => {
+          const change = nextChange.get(p.roomId)!;
+          nextChange.set(p.roomId, change + 1);
+          return change;
+        });
         const rows = await tx.query<MessageRow[]>(
-          `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id, mentions)
-             SELECT id, room_id, seq, sender_id, sender_name, body, client_id, mentions::uuid[]
-               FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[])
-                 AS t(id, room_id, seq, sender_id, sender_name, body, client_id, mentions)
+          `INSERT INTO chat.messages (id, room_id, seq, sender_id, sender_name, body, client_id, mentions, change)
+             SELECT id, room_id, seq, sender_id, sender_name, body, client_id, mentions::uuid[], change
+               FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+                 AS t(id, room_id, seq, sender_id, sender_name, body, client_id, mentions, change)
              ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
           [
             fresh.map(() => randomUUID()),
@@ -321,6 +389,7 @@ export class ChatService {
             fresh.map((p) => p.body),
             fresh.map((p) => p.clientId),
             mentions.map(uuidArrayLiteral),
+            changes,
           ],
         );
         // Another process stored one of these clientIds meanwhile: a seq would be skipped.
@@ -343,14 +412,14 @@ export class ChatService {
         return messages;
       });
     } catch {
-      return Promise.all(items.map((p) => this.sendOne(p.user, p.roomId, p.body, p.clientId, false).catch((e: Error) => e)));
+      return Promise.all(items.map((p) => this.sendOne(p, false).catch((e: Error) => e)));
     }
     timer();
     // Committed: broadcast in seq order (fresh is in seq order within each room), then answer.
     for (const message of created) this.realtime.messageNew(message);
     if (created.length) this.metrics.messages.inc({ result: 'new' }, created.length);
     // Not members when checked: the single path says why (403 or 404), or sends if they joined since.
-    for (const p of notMember) done.set(p, await this.sendOne(p.user, p.roomId, p.body, p.clientId, false).catch((e: Error) => e));
+    for (const p of notMember) done.set(p, await this.sendOne(p, false).catch((e: Error) => e));
     return items.map((p) => {
       const firstOne = first.get(key(p.user.id, p.clientId))!;
       const r = done.get(firstOne)!;
@@ -370,16 +439,16 @@ export class ChatService {
       if (current.deleted) throw new ConflictException('A deleted message cannot be edited');
       // Mentions follow the new text: the rows of the old one go, the new one's are added.
       const message = await this.db.transaction(async (tx) => {
-        await lockRoomKey(tx, current.room_id);
         const [mentions] = await resolveMentions(tx, [{ roomId: current.room_id, body }]);
+        const change = await bumpChange(tx, current.room_id);
         const [row] = returning<MessageRow>(
-          await tx.query(`UPDATE chat.messages SET body = $2, mentions = $3, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [
-            messageId,
-            body,
-            mentions,
-          ]),
+          // Not deleted: a delete that committed since the check above wins (under the room lock now).
+          await tx.query(
+            `UPDATE chat.messages SET body = $2, mentions = $3, edited_at = now(), change = $4 WHERE id = $1 AND NOT deleted RETURNING ${MESSAGE_COLUMNS}`,
+            [messageId, body, mentions, change],
+          ),
         );
-        if (!row) throw new NotFoundException('No such message');
+        if (!row) throw new ConflictException('A deleted message cannot be edited');
         await tx.query(`DELETE FROM chat.mentions WHERE room_id = $1 AND seq = $2`, [current.room_id, current.seq]);
         await insertMentionRows(tx, [{ roomId: current.room_id, seq: Number(current.seq), senderId: userId, mentions }]);
         return toMessage(row);
@@ -393,18 +462,29 @@ export class ChatService {
     return this.lifecycle.track(async () => {
       const current = await this.ownMessage(userId, messageId);
       if (current.deleted) return;
-      const row = await this.db.transaction(async (tx) => {
-        await lockRoomKey(tx, current.room_id);
-        await tx.query(`DELETE FROM chat.mentions WHERE room_id = $1 AND seq = $2`, [current.room_id, current.seq]);
-        const [updated] = returning<MessageRow>(
-          await tx.query(`UPDATE chat.messages SET body = '', mentions = '{}', deleted = true, edited_at = now() WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [
-            messageId,
-          ]),
-        );
-        if (!updated) throw new NotFoundException('No such message');
-        return updated;
-      });
-      this.realtime.messageUpdated(toMessage(row));
+      const row = await this.db
+        .transaction(async (tx) => {
+          const change = await bumpChange(tx, current.room_id);
+          // Deleted meanwhile by a concurrent request: nothing changes (and no change number is used).
+          const [{ deleted }] = (await tx.query(`SELECT deleted FROM chat.messages WHERE id = $1`, [messageId])) as Array<{ deleted: boolean }>;
+          if (deleted) throw new NoChange();
+          await tx.query(`DELETE FROM chat.mentions WHERE room_id = $1 AND seq = $2`, [current.room_id, current.seq]);
+          // Its reactions go with its text; its replies stay (the thread keeps its root as deleted).
+          await tx.query(`DELETE FROM chat.reactions WHERE message_id = $1`, [messageId]);
+          const [updated] = returning<MessageRow>(
+            await tx.query(
+              `UPDATE chat.messages SET body = '', mentions = '{}', reactions = '[]', deleted = true, edited_at = now(), change = $2 WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`,
+              [messageId, change],
+            ),
+          );
+          if (!updated) throw new NotFoundException('No such message');
+          return updated;
+        })
+        .catch((e: unknown) => {
+          if (e instanceof NoChange) return undefined;
+          throw e;
+        });
+      if (row) this.realtime.messageUpdated(toMessage(row));
     });
   }
 
@@ -418,39 +498,157 @@ export class ChatService {
   }
 
   /**
-   * What a socket missed, bounded: each room once (the lowest afterSeq named wins), at most
-   * SYNC_MAX_ROOMS rooms, SYNC_MAX_MESSAGES messages and MESSAGES_MAX_BYTES bytes per answer.
-   * A room cut short answers `hasMore: true` and the client pages on with history.
+   * What a socket missed, bounded: each room once (the lowest afterSeq and afterChange named
+   * win), at most SYNC_MAX_ROOMS rooms, SYNC_MAX_MESSAGES messages and MESSAGES_MAX_BYTES bytes
+   * per answer (`updated` and `messages` together; the first message of an answer is kept
+   * whatever its size, so paging always moves on).
+   *
+   * Each room is read in one snapshot: first `updated` (seq <= afterSeq, change > afterChange,
+   * ascending by change), then, only if that was complete, `messages` (seq > afterSeq).
+   * `lastChange` is the change up to which the answer is complete: the room's counter in the
+   * snapshot, or the change of the last `updated` message when `updated` was cut short (then
+   * `messages` is empty). A room cut short answers `hasMore: true`; the client continues with
+   * afterSeq = the last seq it got in `messages` (else the same) and afterChange = lastChange,
+   * and so sees every change exactly once.
    */
-  async sync(userId: string, rooms: Array<{ roomId: string; afterSeq: number }>): Promise<SyncRoom[]> {
+  async sync(userId: string, rooms: Array<{ roomId: string; afterSeq: number; afterChange?: number }>): Promise<SyncRoom[]> {
     await this.limiter.enforce(`sync:${userId}`, this.config.SYNC_RATE_LIMIT!, READ_WINDOW_MS);
-    const wanted = new Map<string, number>();
-    for (const r of rooms) wanted.set(r.roomId, Math.min(r.afterSeq, wanted.get(r.roomId) ?? Number.MAX_SAFE_INTEGER));
+    const wanted = new Map<string, { afterSeq: number; afterChange?: number }>();
+    for (const r of rooms) {
+      const w = wanted.get(r.roomId);
+      const afterChange = r.afterChange === undefined ? w?.afterChange : Math.min(r.afterChange, w?.afterChange ?? Number.MAX_SAFE_INTEGER);
+      wanted.set(r.roomId, { afterSeq: Math.min(r.afterSeq, w?.afterSeq ?? Number.MAX_SAFE_INTEGER), afterChange });
+    }
     const maxRooms = this.config.SYNC_MAX_ROOMS!;
     if (wanted.size > maxRooms) throw new ValidationFailed([{ field: 'rooms', message: `at most ${maxRooms} distinct rooms per sync` }]);
     const ids = [...wanted.keys()];
-    const member = await this.db.query<Array<{ room_id: string; last_seq: string }>>(
-      `SELECT m.room_id, r.last_seq FROM chat.members m JOIN chat.rooms r ON r.id = m.room_id WHERE m.user_id = $1 AND m.room_id = ANY($2::uuid[])`,
+    const member = await this.db.query<Array<{ room_id: string; last_seq: string; last_change: string }>>(
+      `SELECT m.room_id, r.last_seq, r.last_change FROM chat.members m JOIN chat.rooms r ON r.id = m.room_id WHERE m.user_id = $1 AND m.room_id = ANY($2::uuid[])`,
       [userId, ids],
     );
-    const lastSeq = new Map(member.map((m) => [m.room_id, Number(m.last_seq)]));
-    const missing = ids.find((id) => !lastSeq.has(id));
+    const last = new Map(member.map((m) => [m.room_id, { seq: Number(m.last_seq), change: Number(m.last_change) }]));
+    const missing = ids.find((id) => !last.has(id));
     if (missing) throw new NotFoundException(`No such room: ${missing}`);
-    let messagesLeft = this.config.SYNC_MAX_MESSAGES!;
-    let bytesLeft = this.config.MESSAGES_MAX_BYTES!;
+    const left = { messages: this.config.SYNC_MAX_MESSAGES!, bytes: this.config.MESSAGES_MAX_BYTES!, first: true };
     const out: SyncRoom[] = [];
-    for (const [roomId, afterSeq] of wanted) {
-      const behind = lastSeq.get(roomId)! > afterSeq;
-      if (!behind || messagesLeft <= 0 || bytesLeft <= 0) {
-        out.push({ roomId, messages: [], hasMore: behind });
-        continue;
-      }
-      const page = await this.page(roomId, { after: afterSeq, limit: Math.min(SYNC_PAGE, messagesLeft) }, bytesLeft, false);
-      messagesLeft -= page.messages.length;
-      bytesLeft -= page.bytes;
-      out.push({ roomId, messages: page.messages, hasMore: page.hasMore });
+    for (const [roomId, { afterSeq, afterChange }] of wanted) {
+      const now = last.get(roomId)!;
+      const behind = now.seq > afterSeq;
+      const changed = afterChange !== undefined && now.change > afterChange;
+      if (!behind && !changed) out.push({ roomId, messages: [], updated: [], hasMore: false, lastChange: now.change });
+      else if (left.messages <= 0 || left.bytes <= 0) out.push({ roomId, messages: [], updated: [], hasMore: true, lastChange: afterChange ?? now.change });
+      else out.push(await this.syncRoom(roomId, afterSeq, afterChange, left));
     }
     return out;
+  }
+
+  /** One room of a sync in one snapshot (see sync); `left` is the answer's remaining budget. */
+  private syncRoom(
+    roomId: string,
+    afterSeq: number,
+    afterChange: number | undefined,
+    left: { messages: number; bytes: number; first: boolean },
+  ): Promise<SyncRoom> {
+    return this.db.transaction('REPEATABLE READ', async (tx) => {
+      const [room] = (await tx.query(`SELECT last_seq, last_change FROM chat.rooms WHERE id = $1`, [roomId])) as Array<{
+        last_seq: string;
+        last_change: string;
+      }>;
+      // The room went away (its last member left) since membership was checked.
+      if (!room) return { roomId, messages: [], updated: [], hasMore: false, lastChange: afterChange ?? 0 };
+      let updated: Message[] = [];
+      if (afterChange !== undefined) {
+        const limit = Math.min(SYNC_PAGE, left.messages);
+        const rows = await tx.query<MessageRow[]>(
+          `SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND change > $2 AND seq <= $3 ORDER BY change ASC LIMIT $4`,
+          [roomId, afterChange, afterSeq, limit + 1],
+        );
+        const fit = fitBytes(rows.slice(0, limit).map(toMessage), left.bytes, left.first);
+        updated = fit.messages;
+        left.messages -= updated.length;
+        left.bytes -= fit.bytes;
+        if (updated.length) left.first = false;
+        if (rows.length > limit || fit.trimmed)
+          return { roomId, messages: [], updated, hasMore: true, lastChange: updated.length ? updated[updated.length - 1].change : afterChange };
+      }
+      const lastChange = Number(room.last_change);
+      if (Number(room.last_seq) <= afterSeq) return { roomId, messages: [], updated, hasMore: false, lastChange };
+      if (left.messages <= 0 || left.bytes <= 0) return { roomId, messages: [], updated, hasMore: true, lastChange };
+      const page = await this.page(tx, roomId, { after: afterSeq, limit: Math.min(SYNC_PAGE, left.messages) }, left.bytes, left.first);
+      left.messages -= page.messages.length;
+      left.bytes -= page.bytes;
+      if (page.messages.length) left.first = false;
+      return { roomId, messages: page.messages, updated, hasMore: page.hasMore, lastChange };
+    });
+  }
+
+  /**
+   * A thread: its root and a page of replies ascending by seq (`after` pages on). Members of
+   * the root's room only (403 for a public room, 404 where it is not visible); 400 for a reply.
+   */
+  async thread(userId: string, messageId: string, q: { after?: number; limit: number }): Promise<ThreadPage> {
+    await this.limiter.enforce(`read:${userId}`, this.config.READ_RATE_LIMIT!, READ_WINDOW_MS);
+    const root = toMessage(await this.visibleMessage(userId, messageId));
+    if (root.threadId) throw new ValidationFailed([{ field: 'id', message: 'is a reply; its thread is that of its root' }], 'Not a thread root');
+    const rows = await this.db.query<MessageRow[]>(`SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE thread_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3`, [
+      messageId,
+      q.after ?? 0,
+      q.limit + 1,
+    ]);
+    const budget = this.config.MESSAGES_MAX_BYTES! - Buffer.byteLength(JSON.stringify(root));
+    const fit = fitBytes(rows.slice(0, q.limit).map(toMessage), budget, true);
+    return { root, messages: fit.messages, hasMore: rows.length > q.limit || fit.trimmed };
+  }
+
+  /**
+   * Adds (or removes) my reaction. Members only; a reaction already there (or not there) is a
+   * no-op: no change number, no event. At most LIMITS.reactionsPerMessage distinct emoji per
+   * message (a new one beyond is 400); a deleted message takes no new reactions (409).
+   * Counts on the send budget.
+   */
+  react(userId: string, messageId: string, emoji: string, add: boolean): Promise<Message> {
+    return this.lifecycle.track(async () => {
+      const d = await this.limiter.consume(`send:${userId}`, this.config.SEND_RATE_LIMIT!, 10_000);
+      if (!d.allowed) throw new RateLimited(d.retryAfterSeconds);
+      const current = await this.visibleMessage(userId, messageId);
+      if (add && current.deleted) throw new ConflictException('A deleted message cannot be reacted to');
+      let message: Message;
+      try {
+        message = await this.db.transaction(async (tx) => {
+          // The room lock first (as every change takes it), then the reaction rows.
+          const change = await bumpChange(tx, current.room_id);
+          if (add) {
+            const [{ deleted }] = (await tx.query(`SELECT deleted FROM chat.messages WHERE id = $1`, [messageId])) as Array<{ deleted: boolean }>;
+            if (deleted) throw new ConflictException('A deleted message cannot be reacted to');
+            const inserted = (await tx.query(
+              `INSERT INTO chat.reactions (message_id, emoji, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING user_id`,
+              [messageId, emoji, userId],
+            )) as unknown[];
+            if (inserted.length === 0) throw new NoChange();
+            const [{ n }] = (await tx.query(`SELECT count(DISTINCT emoji) AS n FROM chat.reactions WHERE message_id = $1`, [messageId])) as Array<{
+              n: string;
+            }>;
+            if (Number(n) > LIMITS.reactionsPerMessage)
+              throw new ValidationFailed([{ field: 'emoji', message: `a message has at most ${LIMITS.reactionsPerMessage} different reactions` }]);
+          } else {
+            const removed = returning<unknown>(
+              await tx.query(`DELETE FROM chat.reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3 RETURNING user_id`, [messageId, emoji, userId]),
+            );
+            if (removed.length === 0) throw new NoChange();
+          }
+          const [row] = returning<MessageRow>(
+            await tx.query(`UPDATE chat.messages SET change = $2, reactions = ${REACTIONS_OF} WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [messageId, change]),
+          );
+          return toMessage(row);
+        });
+      } catch (e) {
+        if (!(e instanceof NoChange)) throw e;
+        const [row] = await this.db.query<MessageRow[]>(`SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE id = $1`, [messageId]);
+        return toMessage(row);
+      }
+      this.realtime.messageUpdated(message);
+      return message;
+    });
   }
 
   /** Room ids the user belongs to, for subscribing a new socket. */
@@ -479,13 +677,14 @@ export class ChatService {
    * Messages past `maxBytes` are left for the next page (hasMore), nearest to the cursor kept.
    */
   private async page(
+    db: Queryable,
     roomId: string,
     q: { before?: number; after?: number; limit: number },
     maxBytes: number,
     atLeastOne: boolean,
   ): Promise<Page & { bytes: number }> {
     const forward = q.after !== undefined;
-    const rows = await this.db.query<MessageRow[]>(
+    const rows: MessageRow[] = await db.query(
       forward
         ? `SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq < $2 AND seq > $4 ORDER BY seq ASC LIMIT $3`
         : `SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
@@ -543,6 +742,19 @@ export class ChatService {
     // The users schema is the directory of who exists; chat only reads it.
     const [row] = await this.db.query<Array<{ id: string; username: string }>>(`SELECT id, username FROM users.users WHERE id = $1`, [userId]);
     if (!row) throw new NotFoundException('No such user');
+    return row;
+  }
+
+  /** A message of a room I am a member of; else 403 for a public room, 404 where it is not visible. */
+  private async visibleMessage(userId: string, messageId: string): Promise<MessageRow> {
+    const [row] = await this.db.query<Array<MessageRow & { member: boolean; kind: string }>>(
+      `SELECT ${MESSAGE_COLUMNS_OF_M}, r.kind,
+              EXISTS (SELECT 1 FROM chat.members x WHERE x.room_id = m.room_id AND x.user_id = $2) AS member
+         FROM chat.messages m JOIN chat.rooms r ON r.id = m.room_id WHERE m.id = $1`,
+      [messageId, userId],
+    );
+    if (!row) throw new NotFoundException('No such message');
+    if (!row.member) throw row.kind === 'public' ? new ForbiddenException('Join this room first') : new NotFoundException('No such message');
     return row;
   }
 

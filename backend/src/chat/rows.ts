@@ -1,4 +1,4 @@
-import type { Member, Message, Room, RoomKind, RoomRole } from '../contract/events.js';
+import type { Member, Message, Reaction, Room, RoomKind, RoomRole } from '../contract/events.js';
 
 export interface RoomRow {
   id: string;
@@ -8,6 +8,7 @@ export interface RoomRow {
   created_by: string;
   created_at: Date;
   last_seq: string;
+  last_change?: string;
   /** The viewer's membership: all null when not a member. */
   last_read_seq?: string | null;
   role?: RoomRole | null;
@@ -28,6 +29,11 @@ export interface MessageRow {
   edited_at: Date | null;
   deleted: boolean;
   mentions?: string[] | string | null;
+  change: string;
+  thread_id: string | null;
+  reply_count: number;
+  last_reply_at: Date | null;
+  reactions: Reaction[] | string;
 }
 
 export interface MemberRow {
@@ -59,6 +65,7 @@ export const toRoom = (r: RoomRow): Room => ({
   role: r.last_read_seq == null ? null : (r.role ?? 'member'),
   memberCount: Number(r.member_count ?? 0),
   muted: r.muted ?? false,
+  lastChange: Number(r.last_change ?? 0),
 });
 
 export const toMessage = (m: MessageRow): Message => ({
@@ -73,6 +80,12 @@ export const toMessage = (m: MessageRow): Message => ({
   editedAt: m.edited_at ? m.edited_at.toISOString() : null,
   deleted: m.deleted,
   mentions: uuidArray(m.mentions),
+  threadId: m.thread_id,
+  replyCount: Number(m.reply_count),
+  lastReplyAt: m.last_reply_at ? m.last_reply_at.toISOString() : null,
+  // jsonb arrives parsed from pg; kept as text by a driver that does not parse it.
+  reactions: typeof m.reactions === 'string' ? (JSON.parse(m.reactions) as Reaction[]) : m.reactions,
+  change: Number(m.change),
 });
 
 export const toMember = (m: MemberRow, online: boolean): Member => ({
@@ -85,14 +98,15 @@ export const toMember = (m: MemberRow, online: boolean): Member => ({
 });
 
 /** A room and one user's membership: `r` is chat.rooms, `m` that user's chat.members row (all null for a non-member). */
-export const ROOM_BASE = 'r.id, r.name, r.kind, r.topic, r.created_by, r.created_at, r.last_seq, m.last_read_seq, m.role, m.muted';
+export const ROOM_BASE = 'r.id, r.name, r.kind, r.topic, r.created_by, r.created_at, r.last_seq, r.last_change, m.last_read_seq, m.role, m.muted';
 /** Unread mentions: the user's mention rows past the read marker; in a direct room every unread message. */
 export const MENTION_COUNT = `CASE WHEN m.user_id IS NULL THEN 0
        WHEN r.kind = 'direct' THEN GREATEST(r.last_seq - m.last_read_seq, 0)
        ELSE (SELECT count(*) FROM chat.mentions x WHERE x.user_id = m.user_id AND x.room_id = r.id AND x.seq > m.last_read_seq) END AS mention_count`;
 /** The whole room as one user sees it (ROOM_BASE, the member count and unread mentions). */
 export const ROOM_COLUMNS = `${ROOM_BASE}, (SELECT count(*) FROM chat.members c WHERE c.room_id = r.id) AS member_count, ${MENTION_COUNT}`;
-export const MESSAGE_COLUMNS = 'id, room_id, seq, sender_id, sender_name, body, client_id, created_at, edited_at, deleted, mentions';
+export const MESSAGE_COLUMNS =
+  'id, room_id, seq, sender_id, sender_name, body, client_id, created_at, edited_at, deleted, mentions, change, thread_id, reply_count, last_reply_at, reactions';
 /** The same columns qualified with the alias `m`, for joins. */
 export const MESSAGE_COLUMNS_OF_M = MESSAGE_COLUMNS.split(', ')
   .map((c) => `m.${c}`)

@@ -32,6 +32,8 @@ export interface Room {
   memberCount: number;
   /** My own setting. */
   muted: boolean;
+  /** The room's change counter: the `change` of the last change to any of its messages. */
+  lastChange: number;
 }
 
 export interface Member {
@@ -61,6 +63,28 @@ export interface Message {
   deleted: boolean;
   /** Ids of the room's members this message mentions (`@username`, or everyone with `@room`). */
   mentions: string[];
+  /** The thread root this message replies to; null for a message in the main timeline (or a root). */
+  threadId: string | null;
+  /** On roots: how many replies were sent in its thread (deleted replies included). */
+  replyCount: number;
+  lastReplyAt: string | null;
+  /** One entry per emoji, in the order they were first used; `userIds` holds up to 50 of those who reacted. */
+  reactions: Reaction[];
+  /** The room-wide counter of the last change that touched this message (its sending counts too). */
+  change: number;
+}
+
+export interface Reaction {
+  emoji: string;
+  count: number;
+  userIds: string[];
+}
+
+/** A thread: its root and a page of replies, ascending by seq. */
+export interface ThreadPage {
+  root: Message;
+  messages: Message[];
+  hasMore: boolean;
 }
 
 export interface AuthResult {
@@ -87,15 +111,22 @@ export interface AckError {
 
 export type Ack<T extends object = object> = ({ ok: true } & T) | AckError;
 
+/**
+ * `updated`: messages with seq <= afterSeq whose change > afterChange, ascending by change
+ * (empty without afterChange). `lastChange`: the change up to which this answer is complete;
+ * continue with afterChange = lastChange (see docs/backend.md).
+ */
 export interface SyncRoom extends Page {
   roomId: string;
+  updated: Message[];
+  lastChange: number;
 }
 
 export interface ClientToServerEvents {
-  'message:send': (p: { roomId: string; body: string; clientId: string }, ack: (a: Ack<{ message: Message }>) => void) => void;
+  'message:send': (p: { roomId: string; body: string; clientId: string; threadId?: string }, ack: (a: Ack<{ message: Message }>) => void) => void;
   typing: (p: { roomId: string; typing: boolean }, ack: (a: Ack) => void) => void;
   read: (p: { roomId: string; seq: number }, ack: (a: Ack) => void) => void;
-  sync: (p: { rooms: Array<{ roomId: string; afterSeq: number }> }, ack: (a: Ack<{ rooms: SyncRoom[] }>) => void) => void;
+  sync: (p: { rooms: Array<{ roomId: string; afterSeq: number; afterChange?: number }> }, ack: (a: Ack<{ rooms: SyncRoom[] }>) => void) => void;
   /** A new access token for this open connection (same user); `unauthorized` when it does not verify. */
   'auth:refresh': (p: { token: string }, ack: (a: Ack<{ expiresAt: string }>) => void) => void;
 }
@@ -108,6 +139,7 @@ export const allClientEventsListed: MissingClientEvents = true;
 
 export interface ServerToClientEvents {
   'message:new': (m: Message) => void;
+  /** Every change after sending: edit, delete, reaction, a new reply on a root; the whole message. */
   'message:updated': (m: Message) => void;
   typing: (t: { roomId: string; userId: string; username: string; typing: boolean }) => void;
   presence: (p: { userId: string; online: boolean }) => void;

@@ -24,6 +24,7 @@ const Room = z.object({
   role: z.enum(['owner', 'admin', 'member']).nullable().describe('my role; null only in public-room discovery for rooms I am not in'),
   memberCount: z.int(),
   muted: z.boolean().describe('my own setting'),
+  lastChange: z.int().describe('the change number of the last change to any message of the room (catch-up)'),
 });
 const Member = z.object({
   userId: z.uuid(),
@@ -46,7 +47,15 @@ const Message = z.object({
   editedAt: time.nullable(),
   deleted: z.boolean(),
   mentions: z.array(z.uuid()).describe('members this message mentions: @username, or everyone with @room'),
+  threadId: z.uuid().nullable().describe('the thread root this message replies to'),
+  replyCount: z.int().describe('on roots: replies sent in its thread (deleted ones included)'),
+  lastReplyAt: time.nullable(),
+  reactions: z
+    .array(z.object({ emoji: z.string(), count: z.int(), userIds: z.array(z.uuid()).describe(`up to ${S.LIMITS.reactionUserIds} of those who reacted`) }))
+    .describe('per emoji, in order of first use'),
+  change: z.int().describe('the room-wide change number of the last change that touched this message (sending it counts)'),
 });
+const ThreadPage = z.object({ root: Message, messages: z.array(Message), hasMore: z.boolean() });
 // refreshToken is left out (it is in the cookie) when the request carried X-Chat-Session: cookie.
 const AuthResult = z.object({ user: User, accessToken: z.string(), refreshToken: z.string().optional(), expiresIn: z.int() });
 const Page = z.object({ messages: z.array(Message), hasMore: z.boolean() });
@@ -57,7 +66,7 @@ const ErrorBody = z.object({
   details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
 
-const components = { User, UserSummary, Room, Member, MemberPage, Message, AuthResult, Page, Error: ErrorBody };
+const components = { User, UserSummary, Room, Member, MemberPage, Message, AuthResult, Page, ThreadPage, Error: ErrorBody };
 const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
 const content = (schema: object) => ({ content: { 'application/json': { schema } } });
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: `error ${c}`, ...content(ref('Error')) }]));
@@ -66,6 +75,13 @@ const queryParams = (schema: z.ZodObject) =>
   // Query values arrive as digit strings and are parsed to numbers: the parsed (output) type says more.
   Object.entries((strip(json(schema, 'output')) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema }));
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const emojiParam = {
+  name: 'emoji',
+  in: 'path',
+  required: true,
+  description: 'exactly one emoji grapheme, URL-encoded (a pictograph with its modifiers or ZWJ sequence, a flag, a keycap)',
+  schema: { type: 'string', minLength: 1, maxLength: S.LIMITS.emojiLength },
+};
 const userIdParam = { name: 'userId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const secured = { security: [{ bearer: [] }] };
 const sessionHeader = {
@@ -216,7 +232,7 @@ export function openApiDocument() {
         parameters: [idParam, ...queryParams(S.HistoryQuery)],
         responses: { 200: { description: 'page', ...content(ref('Page')) }, ...errors(400, 401, 403, 404) },
       }),
-      post: op('Send; idempotent by (sender, clientId)', {
+      post: op('Send; idempotent by (sender, clientId). With threadId, a reply in that thread (400 if it is a reply, deleted, missing or of another room)', {
         ...secured,
         parameters: [idParam],
         requestBody: body(S.SendBody),
@@ -238,6 +254,25 @@ export function openApiDocument() {
         ...secured,
         parameters: [idParam],
         responses: { 204: { description: 'deleted' }, ...errors(400, 401, 403, 404) },
+      }),
+    },
+    '/api/chat/messages/{id}/thread': {
+      get: op('A thread: its root and its replies ascending by seq; keyset pages with after', {
+        ...secured,
+        parameters: [idParam, ...queryParams(S.ThreadQuery)],
+        responses: { 200: { description: 'thread', ...content(ref('ThreadPage')) }, ...errors(400, 401, 403, 404, 429) },
+      }),
+    },
+    '/api/chat/messages/{id}/reactions/{emoji}': {
+      put: op(`Add my reaction (members only; adding twice is a no-op; at most ${S.LIMITS.reactionsPerMessage} different emoji per message)`, {
+        ...secured,
+        parameters: [idParam, emojiParam],
+        responses: { 200: { description: 'the message', ...content(ref('Message')) }, ...errors(400, 401, 403, 404, 409, 429) },
+      }),
+      delete: op('Remove my reaction (a no-op if it is not there)', {
+        ...secured,
+        parameters: [idParam, emojiParam],
+        responses: { 200: { description: 'the message', ...content(ref('Message')) }, ...errors(400, 401, 403, 404, 429) },
       }),
     },
     '/api/chat/rooms/{id}/read': {

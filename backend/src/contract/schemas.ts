@@ -16,6 +16,12 @@ export const LIMITS = {
   searchLimit: { min: 1, max: 50, default: 20 },
   memberPage: { min: 1, max: 200, default: 50 },
   syncRooms: 200,
+  /** Distinct emoji on one message; a new one beyond is 400. */
+  reactionsPerMessage: 50,
+  /** Reactors listed per emoji (`count` has them all). */
+  reactionUserIds: 50,
+  /** UTF-16 units of one emoji (the longest ZWJ and tag sequences are far below). */
+  emojiLength: 64,
 } as const;
 
 const uuid = z.uuid({ message: 'must be a UUID' });
@@ -95,15 +101,40 @@ export const HistoryQuery = z.strictObject({
   after: seqQuery.optional(),
   limit: digits(z.number().int().min(LIMITS.pageSize.min).max(LIMITS.pageSize.max)).default(LIMITS.pageSize.default),
 });
-export const SendBody = z.strictObject({ body: messageBody, clientId });
+export const SendBody = z.strictObject({ body: messageBody, clientId, threadId: uuid.optional() });
+export const ThreadQuery = z.strictObject({
+  after: seqQuery.optional(),
+  limit: digits(z.number().int().min(LIMITS.pageSize.min).max(LIMITS.pageSize.max)).default(LIMITS.pageSize.default),
+});
 export const EditBody = z.strictObject({ body: messageBody });
 export const ReadBody = z.strictObject({ seq });
 export const IdParam = uuid;
 
-export const SendPayload = z.strictObject({ roomId: uuid, body: messageBody, clientId });
+export const SendPayload = z.strictObject({ roomId: uuid, body: messageBody, clientId, threadId: uuid.optional() });
 export const TypingPayload = z.strictObject({ roomId: uuid, typing: z.boolean() });
 export const ReadPayload = z.strictObject({ roomId: uuid, seq });
 export const AuthRefreshPayload = z.strictObject({ token: text().min(1).max(4096) });
 export const SyncPayload = z.strictObject({
-  rooms: z.array(z.strictObject({ roomId: uuid, afterSeq: seq })).max(LIMITS.syncRooms),
+  rooms: z.array(z.strictObject({ roomId: uuid, afterSeq: seq, afterChange: seq.optional() })).max(LIMITS.syncRooms),
 });
+
+const RI = '\\p{Regional_Indicator}';
+/** Characters an emoji sequence is made of: emoji and emoji components (ZWJ, VS16, keycap, tags, skin tones), or VS15. */
+const EMOJI_CHARS = /^(?:[\p{Emoji}\p{Emoji_Component}]|\uFE0E)+$/u;
+const EMOJI_START = new RegExp(`^(?:(?!${RI})(?:\\p{Extended_Pictographic}|\\p{Emoji_Presentation})|${RI}${RI}$|[0-9#*]\\uFE0F?\\u20E3$)`, 'u');
+let segmenter: Intl.Segmenter | undefined;
+
+/**
+ * Exactly one emoji grapheme: one extended grapheme cluster (Intl.Segmenter) made only of
+ * emoji characters, that is a pictographic emoji (with its modifiers, ZWJ sequence or tags),
+ * a flag (a regional-indicator pair) or a keycap. "a", "ab", "👍👍", "" and text are not.
+ */
+export function isOneEmoji(s: string): boolean {
+  if (s.length === 0 || s.length > LIMITS.emojiLength || !storable(s)) return false;
+  segmenter ??= new Intl.Segmenter('en', { granularity: 'grapheme' });
+  const it = segmenter.segment(s)[Symbol.iterator]();
+  const first = it.next();
+  if (first.done || first.value.segment !== s) return false;
+  return EMOJI_CHARS.test(s) && EMOJI_START.test(s);
+}
+export const emoji = text().refine(isOneEmoji, 'must be exactly one emoji');
