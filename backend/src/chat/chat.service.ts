@@ -644,6 +644,8 @@ export class ChatService {
       } catch (e) {
         if (!(e instanceof NoChange)) throw e;
         const [row] = await this.db.query<MessageRow[]>(`SELECT ${MESSAGE_COLUMNS} FROM chat.messages WHERE id = $1`, [messageId]);
+        // Its room was deleted meanwhile (the last member left).
+        if (!row) throw new NotFoundException('No such message');
         return toMessage(row);
       }
       this.realtime.messageUpdated(message);
