@@ -88,6 +88,12 @@ describe('reactions', () => {
     for (const ok of ['👩‍👩‍👧', '👍🏽', '1️⃣', '🏴󠁧󠁢󠁳󠁣󠁴󠁿', '❤️']) expect((await react(bob, 'PUT', m.id, ok)).status).toBe(200);
     expect((await api('GET', `/api/chat/rooms/${r.id}/messages`, { token: bob.accessToken })).body.messages[0].reactions.length).toBe(5);
     expect((await react(bob, 'PUT', 'not-a-uuid', '👍')).status).toBe(400);
+    // Not valid percent-encoding, or the bytes of a lone surrogate: 400 in the usual shape, never a 5xx.
+    for (const raw of ['%E0%A4%A', '%ED%A0%80', '%F0%9F%91', '%00'])
+      expect(await api('PUT', `/api/chat/messages/${m.id}/reactions/${raw}`, { token: bob.accessToken })).toMatchObject({
+        status: 400,
+        body: { statusCode: 400, error: 'Bad Request' },
+      });
   });
 
   test('members only: outsiders get 403 (public) or 404 (private); unknown message 404; deleted message 409', async () => {
