@@ -472,7 +472,9 @@ async function main() {
     await ben.page.locator(`[data-testid=room-item][data-room-name="${roomName}"]`).click();
   });
 
-  await test('server stopped and restarted mid-conversation: the client recovers and shows what was sent meanwhile', async () => {
+  await test('server stopped and restarted mid-conversation: the client recovers and shows what was sent and edited meanwhile', async () => {
+    await send(ann.page, 'to be edited while Ben is away');
+    await waitForText(ben.page, 'to be edited while Ben is away');
     await stopServer();
     await ann.page.getByTestId('connection-banner').waitFor();
     await ben.page.getByTestId('connection-banner').waitFor();
@@ -491,6 +493,12 @@ async function main() {
       });
       expect(r.status === 201, `REST send ${r.status}`);
     }
+    // An older message Ben already holds is edited: only sync's `updated` can tell him.
+    const held = (await asAnn(`/api/chat/rooms/${lobby.id}/messages?limit=100`).then((r) => r.json())).messages.find(
+      (m) => m.body === 'to be edited while Ben is away',
+    );
+    const edit = await asAnn(`/api/chat/messages/${held.id}`, { method: 'PATCH', body: JSON.stringify({ body: 'edited while Ben was away' }) });
+    expect(edit.status === 200, `REST edit ${edit.status}`);
     await sleep(300);
     expect((await bodies(ben.page)).indexOf('missed one') === -1, 'ben saw a message while offline');
     await ben.context.setOffline(false);
@@ -503,6 +511,8 @@ async function main() {
       `order after sync: ${all.join(' | ')}`,
     );
     expect(all.filter((t) => t === 'missed two').length === 1, 'duplicate after sync');
+    await waitForText(ben.page, 'edited while Ben was away', 15000);
+    expect(!(await bodies(ben.page)).includes('to be edited while Ben is away'), 'the edit made while away was not applied');
     // Ben's message written offline went out exactly once.
     await waitForText(ann.page, 'sent while the server was down', 15000);
     await ben.page.locator('[data-testid=pending]').first().waitFor({ state: 'detached', timeout: 15000 });

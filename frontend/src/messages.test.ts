@@ -14,10 +14,23 @@ const msg = (seq: number, extra: Partial<Message> = {}): Message => ({
   editedAt: null,
   deleted: false,
   mentions: [],
+  threadId: null,
+  replyCount: 0,
+  lastReplyAt: null,
+  reactions: [],
+  change: seq,
   ...extra,
 });
 
 describe('merge', () => {
+  test('the higher change wins, whatever the times say: a reaction replaces, a stale copy does not', () => {
+    const base = msg(5, { change: 5 });
+    const reacted = msg(5, { change: 9, reactions: [{ emoji: '👍', count: 1, userIds: ['u2'] }] });
+    const after = merge([base], [reacted]);
+    expect(after[0].reactions).toHaveLength(1);
+    // The older version (say, from a history page fetched earlier) arrives late: kept out.
+    expect(merge(after, [base])[0].change).toBe(9);
+  });
   test('orders by seq and drops duplicates by id and by seq', () => {
     const out = merge([msg(2), msg(1)], [msg(3), msg(2), msg(1)]);
     expect(out.map((m) => m.seq)).toEqual([1, 2, 3]);

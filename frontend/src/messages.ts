@@ -20,11 +20,17 @@ export function pendingMessage(p: { roomId: string; body: string; clientId: stri
     editedAt: null,
     deleted: false,
     mentions: [],
+    threadId: null,
+    replyCount: 0,
+    lastReplyAt: null,
+    reactions: [],
+    change: 0,
     pending: true,
   };
 }
 
-const newer = (a: Message, b: Message) => (a.editedAt ?? a.createdAt) >= (b.editedAt ?? b.createdAt);
+// The room's change counter orders versions of a message (reactions and replies leave editedAt alone).
+const newer = (a: Message, b: Message) => (a.change !== b.change ? a.change > b.change : (a.editedAt ?? a.createdAt) >= (b.editedAt ?? b.createdAt));
 
 /**
  * Merges server messages into a room's list: dedupes by id and by seq, replaces the pending

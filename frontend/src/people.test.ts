@@ -25,6 +25,11 @@ const msg = (seq: number, senderId: string, min: number): Message => ({
   editedAt: null,
   deleted: false,
   mentions: [],
+  threadId: null,
+  replyCount: 0,
+  lastReplyAt: null,
+  reactions: [],
+  change: seq,
 });
 const member = (userId: string, username: string, displayName: string, role: Member['role'] = 'member'): Member => ({
   userId,

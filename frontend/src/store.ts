@@ -1,5 +1,17 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, Member, MemberPage, Message, Page, Room, RoomRole, ServerToClientEvents, User, UserSummary } from '@contract/events';
+import type {
+  ClientToServerEvents,
+  Member,
+  MemberPage,
+  Message,
+  Page,
+  Room,
+  RoomRole,
+  ServerToClientEvents,
+  SyncRoom,
+  User,
+  UserSummary,
+} from '@contract/events';
 import { Session } from './api';
 import { addPending, firstSeq, lastSeq, markFailed, markPending, merge, pendingMessage, unsent, type ChatMessage } from './messages';
 import { Outbox } from './outbox';
@@ -9,6 +21,8 @@ type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type Connection = 'connecting' | 'online' | 'offline';
 
 const PAGE = 50;
+/** Sync rounds for rooms whose answers keep being cut short, before history takes over. */
+const SYNC_ROUNDS = 20;
 /** Rooms per `sync` call, under the server's SYNC_MAX_ROOMS. */
 const SYNC_CHUNK = 50;
 const ACK_TIMEOUT_MS = 10_000;
@@ -34,6 +48,12 @@ export class ChatStore {
   online = new Set<string>();
   names = new Map<string, string>();
   private readSeq = new Map<string, number>();
+  /**
+   * Per loaded room, the change counter up to which its held messages are known to be current:
+   * the room's lastChange when its history was first fetched, then each sync's `lastChange`.
+   * Live events never advance it, so a sync after a reconnect re-sends anything missed.
+   */
+  private changeSeen = new Map<string, number>();
   activeRoomId: string | null = null;
   /** Loaded member pages per room (the panel, autocomplete, direct-message names). */
   members = new Map<string, MemberList>();
@@ -210,15 +230,28 @@ export class ChatStore {
       const loaded = [...this.messages.entries()].filter(([id]) => this.rooms.has(id));
       // The server caps rooms per sync and messages per answer: ask in chunks, page on with
       // history where it says hasMore, and fall back to history if a sync is refused.
+      // New messages and every older one changed meanwhile (edits, deletes, reactions, replies);
+      // a room whose answer was cut short is asked again from where it stopped.
       for (let i = 0; i < loaded.length && this.socket; i += SYNC_CHUNK) {
-        const chunk = loaded.slice(i, i + SYNC_CHUNK);
-        const ack = await this.socket
-          .timeout(ACK_TIMEOUT_MS)
-          .emitWithAck('sync', { rooms: chunk.map(([roomId, list]) => ({ roomId, afterSeq: lastSeq(list) })) });
-        const answers = ack.ok ? ack.rooms : chunk.map(([roomId]) => ({ roomId, messages: [], hasMore: true }));
-        for (const r of answers) {
-          this.receive(r.messages);
-          if (r.hasMore) await this.loadNewer(r.roomId);
+        let pending: string[] = loaded.slice(i, i + SYNC_CHUNK).map(([roomId]) => roomId);
+        for (let round = 0; pending.length > 0 && this.socket; round++) {
+          const ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('sync', {
+            rooms: pending.map((roomId) => ({ roomId, afterSeq: lastSeq(this.messages.get(roomId) ?? []), afterChange: this.changeSeen.get(roomId) ?? 0 })),
+          });
+          if (!ack.ok) {
+            // Refused: new messages by history; changes wait for the next sync.
+            for (const roomId of pending) await this.loadNewer(roomId);
+            break;
+          }
+          for (const r of ack.rooms) {
+            this.receive([...r.updated, ...r.messages]);
+            this.changeSeen.set(r.roomId, r.lastChange);
+          }
+          pending = ack.rooms.filter((r: SyncRoom) => r.hasMore).map((r: SyncRoom) => r.roomId);
+          if (round + 1 >= SYNC_ROUNDS) {
+            for (const roomId of pending) await this.loadNewer(roomId);
+            break;
+          }
         }
       }
       // Failed ones too, in list order: the outbox keeps each room's order.
@@ -280,6 +313,8 @@ export class ChatStore {
     if (!roomId) return;
     const unread = this.rooms.get(roomId)?.unread ?? 0;
     if (!this.messages.has(roomId)) {
+      // Read before the history: a change in between comes again at the next sync (merged by change).
+      this.changeSeen.set(roomId, this.rooms.get(roomId)?.lastChange ?? 0);
       const page = await this.session.call<Page>('GET', `/api/chat/rooms/${roomId}/messages?limit=${PAGE}`);
       this.messages.set(roomId, merge(this.messages.get(roomId) ?? [], page.messages));
       this.olderAvailable.set(roomId, page.hasMore);
