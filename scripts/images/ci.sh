@@ -56,7 +56,8 @@ done <"$timings"
 
 net="chat-img-$$"
 db="chat_img_$$"
-fwd_port=$(( 20000 + $$ % 20000 ))
+# 20000+r and 20001+r, the containers 30001+r..30005+r below: disjoint for every pid.
+fwd_port=$(( 20000 + $$ % 10000 ))
 containers=()
 cleanup() {
   set +e
