@@ -366,6 +366,30 @@ describe('rooms and people', () => {
     await sleep(150);
     expect(got.seen).toEqual([]);
   });
+
+  test('sync after leaving one room: that room is answered gone, the others are caught up as usual', async () => {
+    const [ann, ben] = await users(2, 'sg');
+    const [stay, leave] = [await create(ann, 'private'), await create(ann, 'private')];
+    await add(ann, stay, ben);
+    await add(ann, leave, ben);
+    await send(ann, stay.id, 'still here');
+    await send(ann, leave.id, 'in the room ben leaves');
+    expect((await api('DELETE', `/api/chat/rooms/${leave.id}/members/me`, { token: ben.accessToken })).status).toBe(204);
+    const s = await open(ben);
+    const ack = await s.emitWithAck('sync', {
+      rooms: [
+        { roomId: leave.id, afterSeq: 0, afterChange: 0 },
+        { roomId: stay.id, afterSeq: 0, afterChange: 0 },
+      ],
+    });
+    expect(ack.ok).toBe(true);
+    if (!ack.ok) return;
+    const [gone, kept] = ack.rooms;
+    expect(gone).toEqual({ roomId: leave.id, messages: [], updated: [], hasMore: false, lastChange: 0, gone: true });
+    expect(kept.roomId).toBe(stay.id);
+    expect(kept.gone).toBeUndefined();
+    expect(kept.messages.map((m) => m.body)).toEqual(['still here']);
+  });
 });
 
 describe('mentions', () => {

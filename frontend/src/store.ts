@@ -244,6 +244,12 @@ export class ChatStore {
             break;
           }
           for (const r of ack.rooms) {
+            if (r.gone) {
+              // Left or removed meanwhile: the room list just reloaded has dropped it already.
+              this.messages.delete(r.roomId);
+              this.changeSeen.delete(r.roomId);
+              continue;
+            }
             this.receive([...r.updated, ...r.messages]);
             this.changeSeen.set(r.roomId, r.lastChange);
           }

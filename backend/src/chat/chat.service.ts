@@ -527,12 +527,15 @@ export class ChatService {
       [userId, ids],
     );
     const last = new Map(member.map((m) => [m.room_id, { seq: Number(m.last_seq), change: Number(m.last_change) }]));
-    const missing = ids.find((id) => !last.has(id));
-    if (missing) throw new NotFoundException(`No such room: ${missing}`);
     const left = { messages: this.config.SYNC_MAX_MESSAGES!, bytes: this.config.MESSAGES_MAX_BYTES!, first: true };
     const out: SyncRoom[] = [];
     for (const [roomId, { afterSeq, afterChange }] of wanted) {
-      const now = last.get(roomId)!;
+      const now = last.get(roomId);
+      // One room I left must not cost the catch-up of all the others.
+      if (!now) {
+        out.push({ roomId, messages: [], updated: [], hasMore: false, lastChange: afterChange ?? 0, gone: true });
+        continue;
+      }
       const behind = now.seq > afterSeq;
       const changed = afterChange !== undefined && now.change > afterChange;
       if (!behind && !changed) out.push({ roomId, messages: [], updated: [], hasMore: false, lastChange: now.change });

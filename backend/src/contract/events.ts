@@ -120,6 +120,11 @@ export interface SyncRoom extends Page {
   roomId: string;
   updated: Message[];
   lastChange: number;
+  /**
+   * Set when I am not a member of this room (left, removed, deleted, or never was): nothing is
+   * sent for it and the client drops it; the other rooms of the sync are answered as usual.
+   */
+  gone?: true;
 }
 
 export interface ClientToServerEvents {
