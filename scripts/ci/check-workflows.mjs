@@ -190,20 +190,19 @@ for (const [f, wf] of Object.entries(workflows)) {
   }
 }
 const dependabotFile = join(root, '.github/dependabot.yml');
-if (existsSync(dependabotFile)) {
-  for (const u of parse(readFileSync(dependabotFile, 'utf8')).updates ?? []) {
-    if (u['package-ecosystem'] !== 'docker') continue;
-    const dockerfile = join(root, u.directory ?? '/', 'Dockerfile');
-    const froms = existsSync(dockerfile) ? [...readFileSync(dockerfile, 'utf8').matchAll(/^FROM\s+(\S+)/gim)].map((m) => m[1]) : [];
-    const literal = froms.filter((i) => !i.includes('$') && /[:@]/.test(i));
-    if (literal.length) ok(`dependabot docker ${u.directory}: tracks ${literal.join(', ')}`);
-    else bad(`dependabot docker ${u.directory}: tracks nothing (no FROM with a literal image; Dependabot does not resolve build arguments)`);
-  }
+const dependabotUpdates = existsSync(dependabotFile) ? (parse(readFileSync(dependabotFile, 'utf8')).updates ?? []) : [];
+for (const u of dependabotUpdates) {
+  if (u['package-ecosystem'] !== 'docker') continue;
+  const dockerfile = join(root, u.directory ?? '/', 'Dockerfile');
+  const froms = existsSync(dockerfile) ? [...readFileSync(dockerfile, 'utf8').matchAll(/^FROM\s+(\S+)/gim)].map((m) => m[1]) : [];
+  const literal = froms.filter((i) => !i.includes('$') && /[:@]/.test(i));
+  if (literal.length) ok(`dependabot docker ${u.directory}: tracks ${literal.join(', ')}`);
+  else bad(`dependabot docker ${u.directory}: tracks nothing (no FROM with a literal image; Dependabot does not resolve build arguments)`);
 }
 // Third-party images the charts pin (an `image` map with a tag, e.g. postgres and valkey) must
 // be tracked by a Dependabot `helm` entry for that chart's directory (it reads values.yaml).
 const helmDirs = new Set(
-  (existsSync(dependabotFile) ? (parse(readFileSync(dependabotFile, 'utf8')).updates ?? []) : [])
+  dependabotUpdates
     .filter((u) => u['package-ecosystem'] === 'helm')
     .flatMap((u) => u.directories ?? [u.directory])
     .map((d) => String(d).replace(/^\/+|\/+$/g, '')),
