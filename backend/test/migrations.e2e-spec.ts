@@ -70,7 +70,8 @@ describe('migrations', () => {
       const target = new URL(url);
       target.pathname = `/${name}`;
       const cfg = { DATABASE_URL: target.toString(), DATABASE_SSL: false };
-      const v1 = allMigrations.filter((m) => !['ChatPeopleMentions1733000000000', 'ChatThreadsReactionsChanges1734000000000'].includes(m.name));
+      const later = ['ChatPeopleMentions1733000000000', 'ChatThreadsReactionsChanges1734000000000', 'ChatSearch1735000000000'];
+      const v1 = allMigrations.filter((m) => !later.includes(m.name));
       const old = new DataSource({ ...dataSourceOptions(cfg), migrations: v1 });
       await old.initialize();
       await old.runMigrations({ transaction: 'each' });
@@ -108,7 +109,7 @@ describe('migrations', () => {
         u1,
       ]);
 
-      expect(await runMigrations(cfg)).toEqual(['ChatPeopleMentions1733000000000', 'ChatThreadsReactionsChanges1734000000000']);
+      expect(await runMigrations(cfg)).toEqual(later);
       const names = (await db.query(`SELECT id, name FROM chat.rooms ORDER BY id`)).rows.map((r) => r.name);
       expect(names).toEqual(['Lobby', 'lobby (3)', 'LOBBY (4)', 'lobby (2)', 'Lobby', 'x'.repeat(80), `${'X'.repeat(76)} (2)`, 'a & b', 'orphan']);
       const roles = (await db.query(`SELECT room_id, user_id, role, muted FROM chat.members ORDER BY room_id, role`)).rows;
@@ -125,6 +126,13 @@ describe('migrations', () => {
       expect(roles.every((r) => r.muted === false)).toBe(true);
       const msg = (await db.query(`SELECT body, mentions FROM chat.messages`)).rows;
       expect(msg).toEqual([{ body: 'kept @b', mentions: [] }]);
+      // Search: existing messages are in the new index.
+      await db.query(`SET enable_seqscan = off`);
+      const found = await db.query(
+        `SELECT body FROM chat.messages WHERE to_tsvector('simple', body) @@ websearch_to_tsquery('simple', 'KEPT') AND NOT deleted`,
+      );
+      expect(found.rows).toEqual([{ body: 'kept @b' }]);
+      await db.query(`RESET enable_seqscan`);
       // Catch-up on old data: a message's change is its seq, a room's counter its last seq; no thread, no reactions.
       expect((await db.query(`SELECT seq, change, thread_id, reply_count, last_reply_at, reactions FROM chat.messages`)).rows).toEqual([
         { seq: '1', change: '1', thread_id: null, reply_count: 0, last_reply_at: null, reactions: [] },

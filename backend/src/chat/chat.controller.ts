@@ -14,10 +14,12 @@ import {
   isOneEmoji,
   PublicRoomsQuery,
   ReadBody,
+  SearchQuery,
   SendBody,
   ThreadQuery,
 } from '../contract/schemas.js';
 import { ChatService } from './chat.service.js';
+import { SearchService } from './search.service.js';
 
 const Id = (name = 'id') => Param(name, new ParseUUIDPipe({ exceptionFactory: badUuid }));
 
@@ -34,7 +36,15 @@ class EmojiPipe implements PipeTransform<unknown, string> {
 
 @Controller('api/chat')
 export class ChatController {
-  constructor(private readonly chat: ChatService) {}
+  constructor(
+    private readonly chat: ChatService,
+    private readonly searcher: SearchService,
+  ) {}
+
+  @Get('search')
+  search(@CurrentUser() user: AuthUser, @Query(new ZodPipe(SearchQuery)) q: z.infer<typeof SearchQuery>) {
+    return this.searcher.search(user.id, q);
+  }
 
   @Post('rooms')
   create(@CurrentUser() user: AuthUser, @Body(new ZodPipe(CreateRoomBody)) body: z.infer<typeof CreateRoomBody>) {

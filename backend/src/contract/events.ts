@@ -87,6 +87,21 @@ export interface ThreadPage {
   hasMore: boolean;
 }
 
+/**
+ * One search hit: the message (a reply has its threadId) and its body as HTML, everything
+ * escaped except the <mark>…</mark> around matched words.
+ */
+export interface SearchResult {
+  message: Message;
+  highlight: string;
+}
+
+/** A page of search hits, newest first; `next` is the `before` of the next page, null at the end. */
+export interface SearchPage {
+  results: SearchResult[];
+  next: string | null;
+}
+
 export interface AuthResult {
   user: User;
   accessToken: string;

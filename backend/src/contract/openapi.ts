@@ -66,7 +66,17 @@ const ErrorBody = z.object({
   details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
 
-const components = { User, UserSummary, Room, Member, MemberPage, Message, AuthResult, Page, ThreadPage, Error: ErrorBody };
+const SearchPage = z.object({
+  results: z.array(
+    z.object({
+      message: Message,
+      highlight: z.string().describe('the body as HTML: everything escaped, matched words wrapped in <mark>…</mark>'),
+    }),
+  ),
+  next: z.string().nullable().describe('pass as before for the next page; null at the end'),
+});
+
+const components = { User, UserSummary, Room, Member, MemberPage, Message, AuthResult, Page, ThreadPage, SearchPage, Error: ErrorBody };
 const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
 const content = (schema: object) => ({ content: { 'application/json': { schema } } });
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: `error ${c}`, ...content(ref('Error')) }]));
@@ -241,6 +251,16 @@ export function openApiDocument() {
           200: { description: 'this clientId was sent before: the stored message', ...content(ref('Message')) },
           ...errors(400, 401, 403, 404, 409, 413, 429, 503),
         },
+      }),
+    },
+    '/api/chat/search': {
+      get: op('Full-text search over the messages of the rooms I am a member of, newest first (deleted messages never match)', {
+        ...secured,
+        description:
+          'q: words (all must match), "quoted phrases", -excluded, `or` between alternatives, from:username, in:roomname (or in:"room name"); ' +
+          'an unknown from:/in: gives no results. roomId limits it to one room (403/404 as for its messages). Keyset pages: pass next as before.',
+        parameters: queryParams(S.SearchQuery).map((p) => (p.name === 'q' ? { ...p, required: true } : p)),
+        responses: { 200: { description: 'page', ...content(ref('SearchPage')) }, ...errors(400, 401, 403, 404, 429) },
       }),
     },
     '/api/chat/messages/{id}': {

@@ -14,6 +14,8 @@ export const LIMITS = {
   clientId: { min: 1, max: 64 },
   pageSize: { min: 1, max: 100, default: 50 },
   searchLimit: { min: 1, max: 50, default: 20 },
+  /** Message search: characters of q. */
+  searchQuery: { max: 200 },
   memberPage: { min: 1, max: 200, default: 50 },
   syncRooms: 200,
   /** Distinct emoji on one message; a new one beyond is 400. */
@@ -105,6 +107,15 @@ export const SendBody = z.strictObject({ body: messageBody, clientId, threadId: 
 export const ThreadQuery = z.strictObject({
   after: seqQuery.optional(),
   limit: digits(z.number().int().min(LIMITS.pageSize.min).max(LIMITS.pageSize.max)).default(LIMITS.pageSize.default),
+});
+/** The opaque `next` of a search page; the server also checks it is one it made (else 400). */
+export const SEARCH_CURSOR_INVALID = 'must be the next cursor of a previous page';
+export const searchCursor = text().regex(/^[A-Za-z0-9_-]{1,100}$/, SEARCH_CURSOR_INVALID);
+export const SearchQuery = z.strictObject({
+  q: text().trim().min(1, 'must not be empty').max(LIMITS.searchQuery.max),
+  roomId: uuid.optional(),
+  before: searchCursor.optional(),
+  limit: digits(z.number().int().min(LIMITS.searchLimit.min).max(LIMITS.searchLimit.max)).default(LIMITS.searchLimit.default),
 });
 export const EditBody = z.strictObject({ body: messageBody });
 export const ReadBody = z.strictObject({ seq });
