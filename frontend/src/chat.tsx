@@ -1,10 +1,11 @@
 import type { Member, Room, UserSummary } from '@contract/events';
 import { Fragment } from 'preact';
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
 import { useSubscription } from './hooks';
-import { linkify, type ChatMessage } from './messages';
-import { allowedOn, canManage, continuesGroup, insertMention, mentionCandidates, mentionQuery, splitMentions, titleWithCount } from './people';
+import { markdownTree, toVNodes } from './markdown';
+import { type ChatMessage } from './messages';
+import { allowedOn, canManage, continuesGroup, insertMention, mentionCandidates, mentionQuery, titleWithCount } from './people';
 import type { ChatStore } from './store';
 import { checkField, plainRequestError, plainServerProblem } from './validation';
 
@@ -648,28 +649,10 @@ function ConfirmButton({ onClick, testid, children }: { onClick: () => void; tes
   );
 }
 
+/** A message body: its Markdown as allow-listed DOM nodes (see markdown.ts), never as HTML. */
 function Body({ text, me }: { text: string; me: string }) {
-  return (
-    <>
-      {linkify(text).map((part, i) =>
-        part.href ? (
-          <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">
-            {part.text}
-          </a>
-        ) : (
-          splitMentions(part.text, me).map((p, j) =>
-            p.mention ? (
-              <span key={`${i}-${j}`} class={`at ${p.mention === 'me' ? 'at-me' : ''}`} data-testid={p.mention === 'me' ? 'mention-me' : 'mention'}>
-                {p.text}
-              </span>
-            ) : (
-              p.text
-            ),
-          )
-        ),
-      )}
-    </>
-  );
+  const nodes = useMemo(() => toVNodes(markdownTree(text, me)), [text, me]);
+  return <>{nodes}</>;
 }
 
 function MessageView({ store, m, grouped }: { store: ChatStore; m: ChatMessage; grouped: boolean }) {
@@ -735,9 +718,9 @@ function MessageView({ store, m, grouped }: { store: ChatStore; m: ChatMessage; 
           <button onClick={() => setEditing(false)}>Cancel</button>
         </div>
       ) : (
-        <p class="body" data-testid="message-body">
+        <div class="body" data-testid="message-body">
           <Body text={m.body} me={store.me.username} />
-        </p>
+        </div>
       )}
       {m.failed && (
         <button class="link" onClick={() => store.retry(m.roomId, m.clientId)} data-testid="retry">

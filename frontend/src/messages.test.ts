@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Message } from '@contract/events';
-import { addPending, firstSeq, lastSeq, linkify, markFailed, markPending, merge, pendingMessage, unsent } from './messages';
+import { addPending, firstSeq, lastSeq, markFailed, markPending, merge, pendingMessage, unsent } from './messages';
 
 const msg = (seq: number, extra: Partial<Message> = {}): Message => ({
   id: `id-${seq}`,
@@ -94,15 +94,5 @@ describe('pending messages', () => {
     expect(lastSeq(list)).toBe(7);
     expect(firstSeq(list)).toBe(4);
     expect(lastSeq([])).toBe(0);
-  });
-});
-
-describe('linkify', () => {
-  test('finds http(s) links and leaves everything else as text', () => {
-    expect(linkify('see https://example.org/a?b=1. and <b>x</b> javascript:alert(1)')).toEqual([
-      { text: 'see ' },
-      { text: 'https://example.org/a?b=1', href: 'https://example.org/a?b=1' },
-      { text: '. and <b>x</b> javascript:alert(1)' },
-    ]);
   });
 });

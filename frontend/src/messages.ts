@@ -82,19 +82,3 @@ export function firstSeq(messages: ChatMessage[]): number | undefined {
 export function unsent(messages: ChatMessage[]): ChatMessage[] {
   return messages.filter((m) => m.pending || m.failed);
 }
-
-const URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]}]/gi;
-
-/** Splits text into plain parts and http(s) links; rendering keeps both as text nodes. */
-export function linkify(text: string): Array<{ text: string; href?: string }> {
-  const parts: Array<{ text: string; href?: string }> = [];
-  let last = 0;
-  for (const match of text.matchAll(URL_RE)) {
-    const at = match.index ?? 0;
-    if (at > last) parts.push({ text: text.slice(last, at) });
-    parts.push({ text: match[0], href: match[0] });
-    last = at + match[0].length;
-  }
-  if (last < text.length) parts.push({ text: text.slice(last) });
-  return parts;
-}
