@@ -1,10 +1,10 @@
-import type { Member, Room, UserSummary } from '@contract/events';
+import type { Member, Message, Room, SearchResult, UserSummary } from '@contract/events';
 import { Fragment } from 'preact';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
 import { useSubscription } from './hooks';
 import { markdownTree, toVNodes } from './markdown';
-import { type ChatMessage } from './messages';
+import { highlightParts, lineSeq, reactedBy, timeline, type ChatMessage } from './messages';
 import { allowedOn, canManage, continuesGroup, insertMention, mentionCandidates, mentionQuery, titleWithCount } from './people';
 import type { ChatStore } from './store';
 import { checkField, plainRequestError, plainServerProblem } from './validation';
@@ -22,6 +22,8 @@ export function ChatScreen({ store }: { store: ChatStore }) {
   useSubscription(store);
   const [menuOpen, setMenuOpen] = useState(false);
   const [panel, setPanel] = useState<Panel>('none');
+  /** The query whose results fill the main pane, or null for the open room. */
+  const [search, setSearch] = useState<string | null>(null);
   const active = store.activeRoomId ? store.rooms.get(store.activeRoomId) : undefined;
   const total = store.totalUnread();
   useEffect(() => {
@@ -43,7 +45,7 @@ export function ChatScreen({ store }: { store: ChatStore }) {
     return () => window.removeEventListener('keydown', onKey);
   }, [store]);
   return (
-    <div class={`layout ${active && !menuOpen ? 'has-room' : ''}`}>
+    <div class={`layout ${(active || search) && !menuOpen ? 'has-room' : ''}`}>
       {store.connection !== 'online' && (
         <div class="banner" role="status" data-testid="connection-banner">
           {store.connection === 'connecting' ? 'Connecting…' : 'Connection lost. Reconnecting…'}
@@ -57,8 +59,23 @@ export function ChatScreen({ store }: { store: ChatStore }) {
           </button>
         </div>
       )}
-      <Sidebar store={store} panel={panel} setPanel={setPanel} onPick={() => setMenuOpen(false)} />
-      {active ? (
+      <Sidebar
+        store={store}
+        panel={panel}
+        setPanel={setPanel}
+        onPick={() => (setMenuOpen(false), setSearch(null))}
+        onSearch={(q) => (setSearch(q), setMenuOpen(false))}
+      />
+      {search ? (
+        <SearchView
+          key={search}
+          store={store}
+          q={search}
+          close={() => setSearch(null)}
+          onBack={() => setMenuOpen(true)}
+          open={(m) => (setSearch(null), void store.jumpTo(m))}
+        />
+      ) : active ? (
         <Conversation key={active.id} store={store} room={active} onBack={() => setMenuOpen(true)} />
       ) : (
         <main class="conversation empty" data-testid="empty-state">
@@ -105,7 +122,20 @@ function NotificationsButton() {
   );
 }
 
-function Sidebar({ store, panel, setPanel, onPick }: { store: ChatStore; panel: Panel; setPanel: (p: Panel) => void; onPick: () => void }) {
+function Sidebar({
+  store,
+  panel,
+  setPanel,
+  onPick,
+  onSearch,
+}: {
+  store: ChatStore;
+  panel: Panel;
+  setPanel: (p: Panel) => void;
+  onPick: () => void;
+  onSearch: (q: string) => void;
+}) {
+  const [q, setQ] = useState('');
   const open = (id: string) => {
     void store.openRoom(id);
     onPick();
@@ -121,6 +151,27 @@ function Sidebar({ store, panel, setPanel, onPick }: { store: ChatStore; panel: 
           Log out
         </button>
       </header>
+      <form
+        class="search"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (q.trim()) onSearch(q.trim());
+        }}
+      >
+        <input
+          type="search"
+          placeholder="Search messages"
+          aria-label="Search messages"
+          value={q}
+          maxLength={200}
+          onInput={(e) => setQ(e.currentTarget.value)}
+          data-testid="search-input"
+        />
+        <button type="submit" data-testid="search-submit">
+          Search
+        </button>
+      </form>
       <div class="actions">
         <button onClick={() => toggle('create')} aria-expanded={panel === 'create'} data-testid="open-create">
           New room
@@ -300,17 +351,35 @@ function UserPicker({ store, label, onPick }: { store: ChatStore; label: string;
   );
 }
 
-type Side = 'none' | 'members' | 'settings';
+type Side = 'none' | 'members' | 'settings' | 'thread';
 
 function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; onBack: () => void }) {
   const list = store.messages.get(room.id);
   const scroller = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
   const [side, setSide] = useState<Side>('none');
+  const [threadId, setThreadId] = useState<string | null>(null);
+  const openThread = (id: string) => (setThreadId(id), setSide('thread'));
+  // A search hit: scroll to it (a reply: to its root, and open the thread) and flash it.
+  const focus = store.focus?.roomId === room.id ? store.focus : null;
+  useEffect(() => {
+    if (!focus || !list) return;
+    const el = scroller.current?.querySelector<HTMLElement>(`[data-id="${focus.rootId ?? focus.messageId}"]`);
+    if (el) {
+      stickToBottom.current = false;
+      el.scrollIntoView({ block: 'center' });
+    }
+    // A reply: its thread panel shows it (and takes the focus request from here).
+    if (focus.rootId) return openThread(focus.rootId);
+    if (el) flash(el);
+    store.focused();
+  }, [focus, list]);
   const [lineHidden, setLineHidden] = useState(false);
   const typing = store.typingIn(room.id);
   const title = store.roomTitle(room);
   const unreadFrom = store.unreadFrom.get(room.id);
+  const shown = list ? timeline(list) : undefined;
+  const lineAt = shown ? lineSeq(shown, unreadFrom) : undefined;
 
   const checkLine = () => {
     const el = scroller.current;
@@ -374,7 +443,7 @@ function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; o
       </header>
       <div class={`room-body ${side !== 'none' ? 'with-side' : ''}`}>
         <div class="thread">
-          {unreadFrom !== undefined && lineHidden && (
+          {lineAt !== undefined && lineHidden && (
             <button class="jump" onClick={jump} data-testid="jump-unread">
               Jump to first unread ↑
             </button>
@@ -382,8 +451,8 @@ function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; o
           <div class="messages" ref={scroller} onScroll={onScroll} role="log" aria-label={`Messages in ${title}`} tabIndex={0} data-testid="messages">
             {store.olderAvailable.get(room.id) && <p class="muted center">Scroll up for older messages</p>}
             {!list && <p class="muted center">Loading…</p>}
-            {list?.map((m) => {
-              const line = unreadFrom !== undefined && m.seq === unreadFrom;
+            {shown?.map((m) => {
+              const line = m.seq === lineAt;
               const grouped = continuesGroup(prev, m, line);
               prev = m;
               return (
@@ -393,7 +462,7 @@ function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; o
                       <span>New messages</span>
                     </p>
                   )}
-                  <MessageView store={store} m={m} grouped={grouped} />
+                  <MessageView store={store} m={m} grouped={grouped} onThread={openThread} />
                 </Fragment>
               );
             })}
@@ -405,6 +474,7 @@ function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; o
         </div>
         {side === 'members' && <MemberPanel store={store} room={room} close={() => setSide('none')} />}
         {side === 'settings' && <SettingsPanel store={store} room={room} close={() => setSide('none')} />}
+        {side === 'thread' && threadId && <ThreadPanel key={threadId} store={store} room={room} rootId={threadId} close={() => setSide('none')} />}
       </div>
     </main>
   );
@@ -417,18 +487,20 @@ function SidePanel({
   close,
   children,
   testid,
+  wide,
 }: {
   id: string;
   heading: string;
   close: () => void;
   children: preact.ComponentChildren;
   testid: string;
+  wide?: boolean;
 }) {
   const ref = useRef<HTMLElement>(null);
   useEffect(() => ref.current?.querySelector<HTMLElement>('h2')?.focus(), []);
   return (
     <aside
-      class="side-panel"
+      class={`side-panel ${wide ? 'wide' : ''}`}
       aria-labelledby={id}
       ref={ref}
       data-testid={testid}
@@ -655,7 +727,20 @@ function Body({ text, me }: { text: string; me: string }) {
   return <>{nodes}</>;
 }
 
-function MessageView({ store, m, grouped }: { store: ChatStore; m: ChatMessage; grouped: boolean }) {
+function MessageView({
+  store,
+  m,
+  grouped,
+  onThread,
+  testid = 'message',
+}: {
+  store: ChatStore;
+  m: ChatMessage;
+  grouped: boolean;
+  /** Set in the main timeline: roots offer "Reply in thread" and link to their replies. */
+  onThread?: (rootId: string) => void;
+  testid?: string;
+}) {
   const mine = m.senderId === store.me.id;
   const [editing, setEditing] = useState(false);
   const [confirming, setConfirming] = useState(false);
@@ -669,7 +754,8 @@ function MessageView({ store, m, grouped }: { store: ChatStore; m: ChatMessage; 
   return (
     <article
       class={`message ${mine ? 'mine' : ''} ${grouped ? 'grouped' : ''} ${mentionsMe ? 'mentions-me' : ''} ${m.pending ? 'pending' : ''} ${m.failed ? 'failed' : ''}`}
-      data-testid="message"
+      data-testid={testid}
+      data-id={m.id}
       data-seq={m.pending || m.failed ? '' : String(m.seq)}
       data-mine={String(mine)}
       data-grouped={String(grouped)}
@@ -727,27 +813,44 @@ function MessageView({ store, m, grouped }: { store: ChatStore; m: ChatMessage; 
           Not sent — retry
         </button>
       )}
-      {mine && !m.deleted && !m.pending && !m.failed && !editing && (
-        <div class="tools">
-          {confirming ? (
-            <span class="confirm-inline" role="group" aria-label="Delete this message?">
-              <span>Delete this message?</span>
-              <ConfirmButton onClick={() => (setConfirming(false), void store.remove(m))} testid="delete-confirm">
-                Delete
-              </ConfirmButton>
-              <button onClick={() => setConfirming(false)} data-testid="delete-cancel">
-                Cancel
-              </button>
-            </span>
-          ) : (
-            <>
-              <button class="link" onClick={() => (setDraft(m.body), setEditing(true))} data-testid="edit">
-                Edit
-              </button>
-              <button class="link" onClick={() => setConfirming(true)} data-testid="delete">
-                Delete
-              </button>
-            </>
+      {!m.pending && !m.failed && !editing && (!m.deleted || (onThread && m.replyCount > 0)) && (
+        <div class="message-foot">
+          {!m.deleted && <Reactions store={store} m={m} />}
+          {onThread && !m.threadId && m.replyCount > 0 && (
+            <button class="link thread-link" onClick={() => onThread(m.id)} data-testid="thread-link">
+              {m.replyCount} {m.replyCount === 1 ? 'reply' : 'replies'}
+              {m.lastReplyAt && ` · last reply ${shortTime(m.lastReplyAt)}`}
+            </button>
+          )}
+          {!m.deleted && ((onThread && !m.threadId) || mine) && (
+            <div class="tools">
+              {onThread && !m.threadId && !confirming && (
+                <button class="link" onClick={() => onThread(m.id)} data-testid="reply-in-thread">
+                  Reply in thread
+                </button>
+              )}
+              {mine &&
+                (confirming ? (
+                  <span class="confirm-inline" role="group" aria-label="Delete this message?">
+                    <span>Delete this message?</span>
+                    <ConfirmButton onClick={() => (setConfirming(false), void store.remove(m))} testid="delete-confirm">
+                      Delete
+                    </ConfirmButton>
+                    <button onClick={() => setConfirming(false)} data-testid="delete-cancel">
+                      Cancel
+                    </button>
+                  </span>
+                ) : (
+                  <>
+                    <button class="link" onClick={() => (setDraft(m.body), setEditing(true))} data-testid="edit">
+                      Edit
+                    </button>
+                    <button class="link" onClick={() => setConfirming(true)} data-testid="delete">
+                      Delete
+                    </button>
+                  </>
+                ))}
+            </div>
           )}
         </div>
       )}
@@ -762,13 +865,14 @@ interface Option {
   online?: boolean;
 }
 
-function Composer({ store, room }: { store: ChatStore; room: Room }) {
+/** The room's composer, or a thread's (`threadId`): replies go to that thread. */
+function Composer({ store, room, threadId }: { store: ChatStore; room: Room; threadId?: string }) {
   const [text, setText] = useState('');
   const [query, setQuery] = useState<{ start: number; query: string } | null>(null);
   const [active, setActive] = useState(0);
   const ref = useRef<HTMLTextAreaElement>(null);
   const caretAfter = useRef<number | null>(null);
-  const listId = `mention-options-${room.id}`;
+  const listId = `mention-options-${room.id}${threadId ? '-thread' : ''}`;
 
   const members: Member[] = store.members.get(room.id)?.members ?? [];
   const options: Option[] = query
@@ -801,7 +905,7 @@ function Composer({ store, room }: { store: ChatStore; room: Room }) {
   };
   const send = () => {
     if (!text.trim()) return;
-    store.send(room.id, text);
+    store.send(room.id, text, threadId);
     setText('');
     setQuery(null);
   };
@@ -838,7 +942,7 @@ function Composer({ store, room }: { store: ChatStore; room: Room }) {
       <textarea
         ref={ref}
         rows={2}
-        placeholder="Message (Enter to send, Shift+Enter for a new line, @ to mention)"
+        placeholder={threadId ? 'Reply (Enter to send)' : 'Message (Enter to send, Shift+Enter for a new line, @ to mention)'}
         value={text}
         maxLength={4000}
         // A textarea may not take role=combobox (ARIA in HTML); as a textbox it still owns the
@@ -878,12 +982,278 @@ function Composer({ store, room }: { store: ChatStore; room: Room }) {
             send();
           }
         }}
-        data-testid="composer"
-        aria-label="Message"
+        data-testid={threadId ? 'thread-composer' : 'composer'}
+        aria-label={threadId ? 'Reply in thread' : 'Message'}
       />
-      <button class="primary" type="submit" data-testid="send">
+      <button class="primary" type="submit" data-testid={threadId ? 'thread-send' : 'send'}>
         Send
       </button>
     </form>
+  );
+}
+
+/** A time of day, with the date when it is not today. */
+function shortTime(iso: string): string {
+  const d = new Date(iso);
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return d.toDateString() === new Date().toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
+}
+
+/** The quick picker's emoji, with the words a screen reader says for each. */
+const QUICK_REACTIONS: Array<[string, string]> = [
+  ['👍', 'thumbs up'],
+  ['❤️', 'heart'],
+  ['😂', 'laughing'],
+  ['🎉', 'party'],
+  ['😮', 'surprised'],
+  ['😢', 'sad'],
+  ['👀', 'eyes'],
+  ['✅', 'done'],
+];
+
+/** Reaction chips (pressed when I reacted; press to toggle) and a small picker. */
+function Reactions({ store, m }: { store: ChatStore; m: ChatMessage }) {
+  const [open, setOpen] = useState(false);
+  const trigger = useRef<HTMLButtonElement>(null);
+  const picker = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (open) picker.current?.querySelector<HTMLElement>('button')?.focus();
+  }, [open]);
+  const mineOn = (emoji: string) => Boolean(m.reactions.find((r) => r.emoji === emoji)?.userIds.includes(store.me.id));
+  // Names not known yet are asked for when someone looks (hover or focus).
+  const resolve = (ids: string[]) => {
+    for (const id of ids) if (!store.names.has(id)) void store.nameOf(id);
+  };
+  const close = () => (setOpen(false), trigger.current?.focus());
+  const onKey = (e: KeyboardEvent) => {
+    const buttons = [...(picker.current?.querySelectorAll<HTMLElement>('button') ?? [])];
+    const at = buttons.indexOf(document.activeElement as HTMLElement);
+    if (e.key === 'Escape') {
+      // Handled here: Escape must not also close the thread panel around it.
+      e.preventDefault();
+      e.stopPropagation();
+      close();
+    } else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      e.preventDefault();
+      buttons[(at + (e.key === 'ArrowRight' ? 1 : -1) + buttons.length) % buttons.length]?.focus();
+    }
+  };
+  return (
+    <div class="reactions" data-testid="reactions">
+      {m.reactions.map((r, i) => {
+        const mine = r.userIds.includes(store.me.id);
+        const tip = `tip-${m.id}-${i}`;
+        return (
+          <span class="chip-wrap" key={r.emoji} onMouseEnter={() => resolve(r.userIds)}>
+            <button
+              class={`chip ${mine ? 'mine' : ''}`}
+              aria-pressed={mine}
+              aria-describedby={tip}
+              onFocus={() => resolve(r.userIds)}
+              onClick={() => void store.react(m.id, r.emoji, !mine)}
+              data-testid="reaction"
+              data-emoji={r.emoji}
+            >
+              {r.emoji} <span data-testid="reaction-count">{r.count}</span>
+            </button>
+            <span class="tip" role="tooltip" id={tip} data-testid="reaction-who">
+              {reactedBy(r, store.me.id, (id) => store.names.get(id))} reacted with {r.emoji}
+            </span>
+          </span>
+        );
+      })}
+      <span class="picker-wrap">
+        <button ref={trigger} class="link react-open" aria-expanded={open} aria-label="Add a reaction" onClick={() => setOpen(!open)} data-testid="react-open">
+          <span aria-hidden="true">☺+</span>
+        </button>
+        {open && (
+          <div
+            ref={picker}
+            class="picker"
+            role="group"
+            aria-label="Pick a reaction"
+            onKeyDown={onKey}
+            onFocusOut={(e) => {
+              const to = e.relatedTarget as Node | null;
+              if (!to || (!picker.current?.contains(to) && to !== trigger.current)) setOpen(false);
+            }}
+            data-testid="reaction-picker"
+          >
+            {QUICK_REACTIONS.map(([emoji, name]) => (
+              <button
+                key={emoji}
+                aria-label={`React with ${name}`}
+                aria-pressed={mineOn(emoji)}
+                onClick={() => (void store.react(m.id, emoji, !mineOn(emoji)), close())}
+                data-testid="reaction-option"
+                data-emoji={emoji}
+              >
+                {emoji}
+              </button>
+            ))}
+          </div>
+        )}
+      </span>
+    </div>
+  );
+}
+
+/** A thread beside the timeline: its root, the replies (paged), and a composer that replies. */
+function ThreadPanel({ store, room, rootId, close }: { store: ChatStore; room: Room; rootId: string; close: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const log = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  useEffect(() => {
+    void store.openThread(rootId).then(
+      () => setLoaded(true),
+      (e) => setError(plain(e)),
+    );
+  }, [rootId]);
+  const t = store.threads.get(rootId);
+  const replies = store.threadReplies(rootId);
+  // A search hit in this thread: page on to it, then show it.
+  const focus = loaded && store.focus?.rootId === rootId ? store.focus : null;
+  useEffect(() => {
+    if (!focus) return;
+    const el = log.current?.querySelector<HTMLElement>(`[data-id="${focus.messageId}"]`);
+    if (!el) {
+      if (t?.hasMore) void store.loadRepliesUntil(rootId, focus.messageId).catch((e) => setError(plain(e)));
+      else store.focused();
+      return;
+    }
+    atBottom.current = false;
+    el.scrollIntoView({ block: 'center' });
+    flash(el);
+    store.focused();
+  }, [focus, replies.length]);
+  useLayoutEffect(() => {
+    const el = log.current;
+    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+  }, [replies.length]);
+  let prev: ChatMessage | undefined;
+  return (
+    <SidePanel id="thread-heading" heading="Thread" close={close} testid="thread-panel" wide>
+      {error && (
+        <p class="notice" role="status">
+          {error}
+        </p>
+      )}
+      {!t && !error && <p class="muted">Loading…</p>}
+      {t && (
+        <>
+          <MessageView store={store} m={t.root} grouped={false} testid="thread-root" />
+          <p class="muted small thread-count" data-testid="thread-count">
+            {t.root.replyCount} {t.root.replyCount === 1 ? 'reply' : 'replies'}
+          </p>
+          <div
+            class="thread-replies"
+            ref={log}
+            role="log"
+            aria-label="Replies"
+            tabIndex={0}
+            onScroll={(e) => {
+              const el = e.currentTarget;
+              atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+            }}
+            data-testid="thread-replies"
+          >
+            {replies.map((m) => {
+              const grouped = continuesGroup(prev, m);
+              prev = m;
+              return <MessageView key={m.id} store={store} m={m} grouped={grouped} testid="thread-reply" />;
+            })}
+            {t.hasMore && (
+              <button onClick={() => void store.loadMoreReplies(rootId).catch((e) => setError(plain(e)))} data-testid="thread-more">
+                Load more replies
+              </button>
+            )}
+          </div>
+          {t.root.deleted ? (
+            <p class="muted small">The message was deleted, so its thread takes no more replies.</p>
+          ) : (
+            <Composer store={store} room={room} threadId={rootId} />
+          )}
+        </>
+      )}
+    </SidePanel>
+  );
+}
+
+/** Highlights a message for a moment (a search hit that was jumped to). */
+function flash(el: HTMLElement) {
+  el.classList.add('flash');
+  setTimeout(() => el.classList.remove('flash'), 2500);
+}
+
+/** Search results in the main pane: room, sender, time and the matched words; a hit opens its message in context. */
+function SearchView({ store, q, close, onBack, open }: { store: ChatStore; q: string; close: () => void; onBack: () => void; open: (m: Message) => void }) {
+  const [results, setResults] = useState<SearchResult[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+  const load = (before: string | null) => {
+    setLoading(true);
+    store.search(q, before).then(
+      (page) => {
+        setResults((r) => (before ? [...r, ...page.results] : page.results));
+        setNext(page.next);
+        setLoading(false);
+      },
+      (e) => (setError(plain(e)), setLoading(false)),
+    );
+  };
+  useEffect(() => load(null), [q]);
+  const roomName = (roomId: string) => {
+    const room = store.rooms.get(roomId);
+    return room ? store.roomTitle(room) : 'a room';
+  };
+  return (
+    <main class="conversation search-view" aria-labelledby="search-title" data-testid="search-results">
+      <header class="room-header">
+        <button class="back" onClick={onBack} aria-label="Back to rooms">
+          ←
+        </button>
+        <div class="title">
+          <h1 id="search-title">Messages matching “{q}”</h1>
+        </div>
+        <button onClick={close} data-testid="search-close">
+          Close search
+        </button>
+      </header>
+      <div class="results-scroll">
+        {error && (
+          <p class="notice" role="alert">
+            {error}
+          </p>
+        )}
+        <p class="sr-only" role="status">
+          {loading ? 'Searching…' : `${results.length}${next ? '+' : ''} ${results.length === 1 ? 'message' : 'messages'} found`}
+        </p>
+        <ul class="results">
+          {results.map((r) => (
+            <li key={r.message.id}>
+              <button class="result" onClick={() => open(r.message)} data-testid="search-result" data-id={r.message.id}>
+                <span class="result-meta">
+                  <strong>{roomName(r.message.roomId)}</strong>
+                  <span>{r.message.senderName}</span>
+                  <time dateTime={r.message.createdAt}>{new Date(r.message.createdAt).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })}</time>
+                  {r.message.threadId && <span class="muted">in a thread</span>}
+                </span>
+                <span class="result-text" data-testid="search-highlight">
+                  {highlightParts(r.highlight).map((p, i) => (p.mark ? <mark key={i}>{p.text}</mark> : p.text))}
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+        {!loading && !error && results.length === 0 && <p class="muted pad">No messages match.</p>}
+        {next && (
+          <button onClick={() => load(next)} disabled={loading} data-testid="search-more">
+            Load more results
+          </button>
+        )}
+      </div>
+    </main>
   );
 }

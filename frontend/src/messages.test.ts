@@ -1,6 +1,19 @@
 import { describe, expect, test } from 'vitest';
 import type { Message } from '@contract/events';
-import { addPending, firstSeq, lastSeq, markFailed, markPending, merge, pendingMessage, unsent } from './messages';
+import {
+  addPending,
+  firstSeq,
+  highlightParts,
+  lastSeq,
+  lineSeq,
+  markFailed,
+  markPending,
+  merge,
+  pendingMessage,
+  reactedBy,
+  timeline,
+  unsent,
+} from './messages';
 
 const msg = (seq: number, extra: Partial<Message> = {}): Message => ({
   id: `id-${seq}`,
@@ -94,5 +107,49 @@ describe('pending messages', () => {
     expect(lastSeq(list)).toBe(7);
     expect(firstSeq(list)).toBe(4);
     expect(lastSeq([])).toBe(0);
+  });
+});
+
+describe('threads in the timeline', () => {
+  const reply = (seq: number, threadId: string) => msg(seq, { threadId });
+  test('replies are left out of the timeline; the unread line moves to the next shown message', () => {
+    const list = [msg(1), msg(2), reply(3, 'id-2'), reply(4, 'id-2'), msg(5)];
+    const shown = timeline(list);
+    expect(shown.map((m) => m.seq)).toEqual([1, 2, 5]);
+    expect(lineSeq(shown, 3)).toBe(5);
+    expect(lineSeq(shown, 2)).toBe(2);
+    expect(lineSeq(shown, 6)).toBeUndefined();
+    expect(lineSeq(shown, undefined)).toBeUndefined();
+    // Every seq is still held, so the room's resume point covers the replies: no gap.
+    expect(lastSeq(list)).toBe(5);
+  });
+});
+
+describe('reactedBy', () => {
+  const names = new Map([
+    ['a', 'Ann'],
+    ['b', 'Ben'],
+  ]);
+  test('names who reacted, me as You, and how many more', () => {
+    expect(reactedBy({ emoji: '👍', count: 1, userIds: ['me'] }, 'me', (id) => names.get(id))).toBe('You');
+    expect(reactedBy({ emoji: '👍', count: 2, userIds: ['a', 'me'] }, 'me', (id) => names.get(id))).toBe('Ann and You');
+    expect(reactedBy({ emoji: '👍', count: 3, userIds: ['a', 'b', 'x'] }, 'me', (id) => names.get(id))).toBe('Ann, Ben and someone');
+    expect(reactedBy({ emoji: '👍', count: 53, userIds: ['a', 'b'] }, 'me', (id) => names.get(id))).toBe('Ann, Ben and 51 others');
+  });
+});
+
+describe('highlightParts', () => {
+  test('marks the matched words and unescapes the rest as text', () => {
+    expect(highlightParts('a <mark>deploy</mark> &lt;b&gt; &amp;amp; &quot;x&quot; &#39;y&#39;')).toEqual([
+      { text: 'a ', mark: false },
+      { text: 'deploy', mark: true },
+      { text: ' <b> &amp; "x" \'y\'', mark: false },
+    ]);
+  });
+  test('any other tag stays literal text', () => {
+    expect(highlightParts('<img src=x onerror=alert(1)><mark>hit</mark>')).toEqual([
+      { text: '<img src=x onerror=alert(1)>', mark: false },
+      { text: 'hit', mark: true },
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import type { Message } from '@contract/events';
+import type { Message, Reaction } from '@contract/events';
 
 /** A message as the client holds it: confirmed by the server, or still pending its ack. */
 export interface ChatMessage extends Message {
@@ -7,7 +7,15 @@ export interface ChatMessage extends Message {
 }
 
 /** A message typed here, shown at once, before the server has stored it. */
-export function pendingMessage(p: { roomId: string; body: string; clientId: string; senderId: string; senderName: string; now?: Date }): ChatMessage {
+export function pendingMessage(p: {
+  roomId: string;
+  body: string;
+  clientId: string;
+  senderId: string;
+  senderName: string;
+  threadId?: string;
+  now?: Date;
+}): ChatMessage {
   return {
     id: `pending:${p.clientId}`,
     roomId: p.roomId,
@@ -20,7 +28,7 @@ export function pendingMessage(p: { roomId: string; body: string; clientId: stri
     editedAt: null,
     deleted: false,
     mentions: [],
-    threadId: null,
+    threadId: p.threadId ?? null,
     replyCount: 0,
     lastReplyAt: null,
     reactions: [],
@@ -81,4 +89,42 @@ export function firstSeq(messages: ChatMessage[]): number | undefined {
 
 export function unsent(messages: ChatMessage[]): ChatMessage[] {
   return messages.filter((m) => m.pending || m.failed);
+}
+
+/** The main timeline: roots and plain messages; thread replies show in their thread only. */
+export function timeline(messages: ChatMessage[]): ChatMessage[] {
+  return messages.filter((m) => !m.threadId);
+}
+
+/** Where the "New messages" line goes in the timeline: the first shown message at or after the first unread seq. */
+export function lineSeq(shown: ChatMessage[], unreadFrom: number | undefined): number | undefined {
+  if (unreadFrom === undefined) return undefined;
+  return shown.find((m) => !m.pending && !m.failed && m.seq >= unreadFrom)?.seq;
+}
+
+/** Who reacted, in words: "You, Ann and 3 others" (names the store does not know yet show as "someone"). */
+export function reactedBy(r: Reaction, meId: string, nameOf: (userId: string) => string | undefined): string {
+  const names = r.userIds.map((id) => (id === meId ? 'You' : (nameOf(id) ?? 'someone')));
+  const others = Math.max(0, r.count - names.length);
+  if (others > 0) names.push(`${others} ${others === 1 ? 'other' : 'others'}`);
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+
+/**
+ * A search highlight (the server's HTML: the body escaped, matched words in <mark>) as text
+ * parts to render as text nodes. Only `<mark>`/`</mark>` and the five escapes are understood;
+ * anything else stays literal text, so whatever the server sent, no element but mark is made.
+ */
+export function highlightParts(html: string): Array<{ text: string; mark: boolean }> {
+  const parts: Array<{ text: string; mark: boolean }> = [];
+  let mark = false;
+  for (const piece of html.split(/(<mark>|<\/mark>)/)) {
+    if (piece === '<mark>') mark = true;
+    else if (piece === '</mark>') mark = false;
+    else if (piece) parts.push({ text: piece.replace(/&(?:amp|lt|gt|quot|#39);/g, (e) => ENTITIES[e]), mark });
+  }
+  return parts;
 }

@@ -6,6 +6,8 @@ import type {
   Message,
   Page,
   Room,
+  SearchPage,
+  ThreadPage,
   RoomRole,
   ServerToClientEvents,
   SyncRoom,
@@ -28,8 +30,18 @@ const SYNC_CHUNK = 50;
 const ACK_TIMEOUT_MS = 10_000;
 const TYPING_SHOWN_MS = 6_000;
 const MEMBER_PAGE = 50;
+/** History pages (100 each) a jump to a search hit may load back through. */
+const JUMP_PAGES = 20;
 /** The last open room, per user, so a reload reopens it. */
 const lastRoomKey = (userId: string) => `chat.lastRoom.${userId}`;
+
+/** An open (or once opened) thread: its root and the replies loaded so far, ascending by seq. */
+export interface ThreadState {
+  root: Message;
+  replies: Message[];
+  /** More replies after the last loaded one (the thread endpoint pages forward). */
+  hasMore: boolean;
+}
 
 export interface MemberList {
   members: Member[];
@@ -57,6 +69,10 @@ export class ChatStore {
   activeRoomId: string | null = null;
   /** Loaded member pages per room (the panel, autocomplete, direct-message names). */
   members = new Map<string, MemberList>();
+  /** Threads by root id. Replies also sit in their room's list (by seq, for sync and read markers); the timeline hides them. */
+  threads = new Map<string, ThreadState>();
+  /** A message to scroll to and highlight once its room (and thread) is on screen: a search hit. */
+  focus: { roomId: string; messageId: string; rootId: string | null } | null = null;
   /** Where the "New messages" line goes in each room opened this session. */
   unreadFrom = new Map<string, number>();
   /** Why the open room went away (left, removed), shown once. */
@@ -71,7 +87,13 @@ export class ChatStore {
   private unwatchSession?: () => void;
   /** Sends one message at a time per room, in the order typed (see outbox.ts). */
   private readonly outbox = new Outbox({
-    send: (m) => this.socket!.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', { roomId: m.roomId, body: m.body, clientId: m.clientId }),
+    send: (m) =>
+      this.socket!.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', {
+        roomId: m.roomId,
+        body: m.body,
+        clientId: m.clientId,
+        ...(m.threadId ? { threadId: m.threadId } : {}),
+      }),
     connected: () => Boolean(this.socket?.connected),
     stillPending: (m) => (this.messages.get(m.roomId) ?? []).some((x) => x.clientId === m.clientId && x.pending),
     delivered: (message) => this.receive([message]),
@@ -282,11 +304,107 @@ export class ChatStore {
         this.rooms.set(roomId, { ...room, lastSeq: top, unread: room.unread + fresh.length, mentions: room.mentions + mentions });
       }
       if (this.messages.has(roomId)) this.messages.set(roomId, merge(this.messages.get(roomId)!, list));
+      for (const m of list) this.intoThread(m);
       const typing = this.typing.get(roomId);
       for (const m of list) typing?.delete(m.senderId);
     }
     this.changed();
     if (this.activeRoomId && byRoom.has(this.activeRoomId)) this.markRead(this.activeRoomId);
+  }
+
+  /** A reply goes to its loaded thread (unless it lies past a page not loaded yet); a root refreshes its copy. */
+  private intoThread(m: Message) {
+    const root = this.threads.get(m.id);
+    if (root && m.change >= root.root.change) this.threads.set(m.id, { ...root, root: m });
+    const t = m.threadId ? this.threads.get(m.threadId) : undefined;
+    if (t && (!t.hasMore || m.seq <= lastSeq(t.replies))) this.threads.set(t.root.id, { ...t, replies: merge(t.replies, [m]) });
+  }
+
+  // ---- threads and reactions ------------------------------------------------------------
+
+  /** Loads a thread's root and first page of replies (again, on every open: counts may have moved). */
+  async openThread(rootId: string) {
+    const page = await this.session.call<ThreadPage>('GET', `/api/chat/messages/${rootId}/thread?limit=${PAGE}`);
+    for (const m of [page.root, ...page.messages]) this.names.set(m.senderId, m.senderName);
+    const had = this.threads.get(rootId);
+    // Replies that arrived live while the page was on its way are kept.
+    const replies = merge(page.hasMore ? [] : (had?.replies ?? []), page.messages);
+    this.threads.set(rootId, { root: page.root, replies, hasMore: page.hasMore });
+    this.changed();
+  }
+
+  async loadMoreReplies(rootId: string) {
+    const t = this.threads.get(rootId);
+    if (!t?.hasMore) return;
+    const page = await this.session.call<ThreadPage>('GET', `/api/chat/messages/${rootId}/thread?limit=${PAGE}&after=${lastSeq(t.replies)}`);
+    const now = this.threads.get(rootId) ?? t;
+    this.threads.set(rootId, { root: page.root, replies: merge(now.replies, page.messages), hasMore: page.hasMore });
+    this.changed();
+  }
+
+  /** What the thread panel shows: loaded replies, plus my pending ones and any newer copies the room holds. */
+  threadReplies(rootId: string): ChatMessage[] {
+    const t = this.threads.get(rootId);
+    if (!t) return [];
+    const upTo = t.hasMore ? lastSeq(t.replies) : Number.POSITIVE_INFINITY;
+    const inRoom = (this.messages.get(t.root.roomId) ?? []).filter((m) => m.threadId === rootId && (m.pending || m.failed || m.seq <= upTo));
+    return merge(inRoom, t.replies);
+  }
+
+  /** Adds or takes back my reaction; the answer (and everyone's copy) is the whole message. */
+  async react(messageId: string, emoji: string, add: boolean) {
+    try {
+      this.receive([await this.session.call<Message>(add ? 'PUT' : 'DELETE', `/api/chat/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`)]);
+    } catch (e) {
+      this.error = `Reaction not saved: ${(e as Error).message}`;
+      this.changed();
+    }
+  }
+
+  // ---- search ---------------------------------------------------------------------------
+
+  search(q: string, before?: string | null) {
+    return this.session.call<SearchPage>('GET', `/api/chat/search?q=${encodeURIComponent(q)}&limit=20${before ? `&before=${encodeURIComponent(before)}` : ''}`);
+  }
+
+  /**
+   * Opens a message's room with the message (a reply: its root) loaded, and asks the screen to
+   * show it. Older history is paged in back to it, so the room's list stays without gaps.
+   */
+  async jumpTo(m: Message) {
+    await this.openRoom(m.roomId);
+    const target = m.threadId ?? m.id;
+    const seq = m.threadId ? undefined : m.seq;
+    const has = () => (this.messages.get(m.roomId) ?? []).some((x) => x.id === target);
+    for (let i = 0; i < JUMP_PAGES && !has() && this.olderAvailable.get(m.roomId); i++) {
+      const before = firstSeq(this.messages.get(m.roomId) ?? []);
+      if (before === undefined || (seq !== undefined && before <= seq)) break;
+      const page = await this.session.call<Page>('GET', `/api/chat/rooms/${m.roomId}/messages?limit=100&before=${before}`);
+      this.messages.set(m.roomId, merge(this.messages.get(m.roomId) ?? [], page.messages));
+      this.olderAvailable.set(m.roomId, page.hasMore);
+      if (page.messages.length === 0) break;
+    }
+    if (!has() && !m.threadId) {
+      this.error = 'That message is too far back to show here.';
+      this.changed();
+      return;
+    }
+    this.focus = { roomId: m.roomId, messageId: m.id, rootId: m.threadId };
+    this.changed();
+  }
+
+  /** The screen showed the focused message. */
+  focused() {
+    this.focus = null;
+  }
+
+  /** Pages a thread forward until it holds this reply (or has no more). */
+  async loadRepliesUntil(rootId: string, replyId: string) {
+    for (let i = 0; i < JUMP_PAGES; i++) {
+      const t = this.threads.get(rootId);
+      if (!t || t.replies.some((r) => r.id === replyId) || !t.hasMore) return;
+      await this.loadMoreReplies(rootId);
+    }
   }
 
   // ---- rooms ----------------------------------------------------------------------------
@@ -333,16 +451,23 @@ export class ChatStore {
     this.markRead(roomId);
   }
 
-  /** One page back from the oldest loaded message; false when there is nothing older. */
+  /**
+   * One page back from the oldest loaded message; false when there is nothing older. A page of
+   * thread replies only adds nothing to the timeline, so up to a few more pages follow it.
+   */
   async loadOlder(roomId: string): Promise<boolean> {
-    const list = this.messages.get(roomId) ?? [];
-    const before = firstSeq(list);
-    if (!this.olderAvailable.get(roomId) || before === undefined) return false;
-    const page = await this.session.call<Page>('GET', `/api/chat/rooms/${roomId}/messages?limit=${PAGE}&before=${before}`);
-    this.messages.set(roomId, merge(this.messages.get(roomId) ?? [], page.messages));
-    this.olderAvailable.set(roomId, page.hasMore);
-    this.changed();
-    return page.messages.length > 0;
+    for (let i = 0; i < 5; i++) {
+      const list = this.messages.get(roomId) ?? [];
+      const before = firstSeq(list);
+      if (!this.olderAvailable.get(roomId) || before === undefined) return false;
+      const page = await this.session.call<Page>('GET', `/api/chat/rooms/${roomId}/messages?limit=${PAGE}&before=${before}`);
+      this.messages.set(roomId, merge(this.messages.get(roomId) ?? [], page.messages));
+      this.olderAvailable.set(roomId, page.hasMore);
+      this.changed();
+      if (page.messages.length === 0) return false;
+      if (page.messages.some((m) => !m.threadId)) return true;
+    }
+    return true;
   }
 
   private async loadNewer(roomId: string) {
@@ -444,6 +569,7 @@ export class ChatStore {
     this.messages.delete(roomId);
     this.members.delete(roomId);
     this.olderAvailable.delete(roomId);
+    for (const [id, t] of this.threads) if (t.root.roomId === roomId) this.threads.delete(id);
     if (this.activeRoomId === roomId) {
       this.activeRoomId = null;
       this.notice = `You are no longer in ${this.roomTitle(room)}.`;
@@ -515,10 +641,11 @@ export class ChatStore {
 
   // ---- messages -------------------------------------------------------------------------
 
-  send(roomId: string, body: string) {
+  /** Sends to the room, or as a reply in the thread of `threadId`. */
+  send(roomId: string, body: string, threadId?: string) {
     const text = body.trim();
     if (!text) return;
-    const p = pendingMessage({ roomId, body: text, clientId: crypto.randomUUID(), senderId: this.me.id, senderName: this.me.displayName });
+    const p = pendingMessage({ roomId, body: text, clientId: crypto.randomUUID(), senderId: this.me.id, senderName: this.me.displayName, threadId });
     this.messages.set(roomId, addPending(this.messages.get(roomId) ?? [], p));
     this.changed();
     void this.deliver(p);
