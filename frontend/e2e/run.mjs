@@ -1046,7 +1046,8 @@ async function main() {
     await heartBen.click();
     const heartAnn = onAnn.locator('[data-testid=reaction][data-emoji="❤️"]');
     await heartAnn.getByTestId('reaction-count').getByText('2', { exact: true }).waitFor();
-    await onAnn.getByTestId('reaction-who').getByText('You and Ben reacted with ❤️').waitFor();
+    // The tooltip is shown on hover or focus only; its text (the chip's description) is always there.
+    await onAnn.getByTestId('reaction-who').getByText('You and Ben reacted with ❤️').waitFor({ state: 'attached' });
     await onBen.locator('[data-testid=reaction][data-emoji="❤️"][aria-pressed=true]').waitFor();
     // Escape closes the picker and gives focus back to its button.
     await onBen.getByTestId('react-open').click();
@@ -1269,6 +1270,12 @@ async function main() {
     await pp.getByTestId('open-members').click();
     await pp.getByTestId('member').first().waitFor();
     await axe(pp, 'phone-member-panel');
+    await pp.getByTestId('close-panel').click();
+    await inLog(pp, 'hello @room from hal').getByTestId('reply-in-thread').click();
+    await pp.getByTestId('thread-composer').waitFor();
+    const wide = await pp.evaluate(() => document.documentElement.scrollWidth);
+    expect(wide <= 375, `the thread panel makes the page ${wide}px wide on a 375px screen`);
+    await axe(pp, 'phone-thread-panel');
     await phone.close();
     const dark = await browser.newContext({ viewport: { width: 1100, height: 720 }, colorScheme: 'dark' });
     const dp = await dark.newPage();
