@@ -56,6 +56,16 @@ describeWithRedis('two chat replicas on the Redis adapter', () => {
     return r;
   };
 
+  test('each replica reports both Redis connections (command, adapter subscriber) and Redis reachable', async () => {
+    for (const svc of [a, b]) {
+      expect((await client(svc.url)('GET', '/health/ready')).status).toBe(200);
+      const metrics = await fetch(`${svc.url}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(/^redis_connected\{connection="command"\} 1$/m);
+      expect(metrics).toMatch(/^redis_connected\{connection="subscriber"\} 1$/m);
+      expect(metrics).toMatch(/^dependency_reachable\{dependency="redis"\} 1$/m);
+    }
+  });
+
   test('message:new, message:updated and typing cross replicas', async () => {
     const r = await sharedRoom();
     const [sa, sb] = await Promise.all([open(a, alice), open(b, bob)]);

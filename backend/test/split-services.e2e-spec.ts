@@ -47,6 +47,11 @@ describe('auth, users and chat as three services (tokens verified through the JW
       expect((await client(s.url)('GET', '/health/live')).status).toBe(200);
       const metrics = await fetch(`${s.url}/metrics`).then((r) => r.text());
       expect(metrics).toContain('http_requests_total');
+      // The dashboard's and the alerts' database series (docs/operations.md).
+      expect(metrics).toMatch(/^dependency_reachable\{dependency="database"\} 1$/m);
+      expect(Number(/^db_query_duration_seconds_count\{outcome="ok"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+      expect(metrics).toMatch(/^db_pool_connections\{state="total"\} [1-9]/m);
+      expect(metrics).toMatch(/^db_pool_max 10$/m);
     }
     const chatMetrics = await fetch(`${chat.url}/metrics`).then((r) => r.text());
     expect(chatMetrics).toMatch(/chat_messages_total\{result="new"\} \d+/);

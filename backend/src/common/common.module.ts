@@ -8,6 +8,7 @@ import { HealthController } from './health/health.controller.js';
 import { HttpExceptionFilter } from './http/http-exception.filter.js';
 import { RequestLogMiddleware } from './http/request-log.middleware.js';
 import { LifecycleService } from './lifecycle.service.js';
+import { DependencyMetrics } from './metrics/dependency-metrics.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { RateLimiter } from './ratelimit/rate-limiter.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -22,7 +23,7 @@ export class CommonModule implements NestModule {
       module: CommonModule,
       imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions(config)), RedisModule.forRoot()],
       controllers: [HealthController],
-      providers: [MetricsService, RateLimiter, LifecycleService, SessionRevocations, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
+      providers: [MetricsService, DependencyMetrics, RateLimiter, LifecycleService, SessionRevocations, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
       exports: [MetricsService, RateLimiter, LifecycleService, SessionRevocations],
     };
   }

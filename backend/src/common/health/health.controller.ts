@@ -29,14 +29,18 @@ export class HealthController {
     if (this.lifecycle.isDraining) throw new ServiceUnavailableException('Shutting down');
     try {
       await this.db.query('SELECT 1');
+      this.metrics.dependencyReachable.set({ dependency: 'database' }, 1);
     } catch {
+      this.metrics.dependencyReachable.set({ dependency: 'database' }, 0);
       throw new ServiceUnavailableException('Database unreachable');
     }
     if (this.verifier && !(await this.verifier.ensureKeys())) throw new ServiceUnavailableException('Auth public keys (JWKS) not loaded yet');
     if (!this.redis) return { status: 'ok', database: 'ok' };
     try {
       await this.redis.client.ping();
+      this.metrics.dependencyReachable.set({ dependency: 'redis' }, 1);
     } catch {
+      this.metrics.dependencyReachable.set({ dependency: 'redis' }, 0);
       throw new ServiceUnavailableException('Redis unreachable');
     }
     return { status: 'ok', database: 'ok', redis: 'ok' };

@@ -54,6 +54,22 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  // Database and Redis: the pool and connection gauges are read at scrape time (DependencyMetrics).
+  readonly dbQueryDuration = new Histogram({
+    name: 'db_query_duration_seconds',
+    help: 'SQL query time, by outcome (ok, error)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  // Set by the readiness check (the kubelet probes it every few seconds); absent until the first.
+  readonly dependencyReachable = new Gauge({
+    name: 'dependency_reachable',
+    help: '1 when the last readiness check reached the dependency (database, redis), 0 when not',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
