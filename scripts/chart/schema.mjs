@@ -100,6 +100,11 @@ const RULES = [
   ['httpRoute.hostnames', { type: 'array', items: str }],
   ['tests.timeoutMs', { type: 'integer', minimum: 1000 }],
   ['**.size', { type: 'string', pattern: '^[0-9]+(Mi|Gi|Ti)$' }],
+  ['monitoring.dashboards.namespace', { type: 'string', pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$', maxLength: 63 }],
+  ['monitoring.alerts.for.*', { type: 'string', pattern: '^([0-9]+(ms|s|m|h|d|w|y))+$' }],
+  ['monitoring.alerts.thresholds.http5xxRatio', { type: 'number', exclusiveMinimum: 0, maximum: 1 }],
+  ['monitoring.alerts.thresholds.volumeAvailableRatio', { type: 'number', exclusiveMinimum: 0, maximum: 1 }],
+  ['monitoring.alerts.thresholds.*', { type: 'number', exclusiveMinimum: 0 }],
 ];
 
 function matches(pattern, path) {
