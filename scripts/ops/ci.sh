@@ -5,11 +5,12 @@
 #  2. `promtool check rules`, then `promtool test rules` with charts/chat/ci/alerts-test.yaml
 #     (every alert firing and not firing), and mutants of the rules that the tests must catch;
 #  3. every dashboard query as a recording rule through `promtool check rules` (it parses);
-#  4. a local stand-in for the cluster's Prometheus: Debian's prometheus scrapes a real
-#     all-in-one backend (PostgreSQL, Redis) with the labels a ServiceMonitor gives (namespace,
-#     job = Service, service, pod, container, endpoint) and loads the rendered rules; traffic
-#     (scripts/ops/traffic.mjs) in two rounds; then every panel query must return data through the
-#     HTTP API (scripts/ops/panels.mjs), and a deliberately broken panel query must fail.
+#  4. a local stand-in for the cluster's Prometheus: Debian's prometheus scrapes two real backend
+#     processes (the all-in-one and the chat service alone, on PostgreSQL and one Redis) with the
+#     labels a ServiceMonitor gives (namespace, job = Service, service, pod, container, endpoint)
+#     and loads the rendered rules; traffic (scripts/ops/traffic.mjs, messages fanned out across
+#     the two) in two rounds; then every panel query must return data through the HTTP API
+#     (scripts/ops/panels.mjs), and a deliberately broken panel query must fail.
 # Not emulated: ServiceMonitor discovery, kube-state-metrics, the kubelet (docs/operations.md).
 # One PASS/FAIL line per check, "ops: N passed, M failed", exit 1 on any failure.
 #   scripts/ops/ci.sh
@@ -122,6 +123,7 @@ else fail "dashboard queries"; sed 's/^/    /' <<<"$out ${out2:-}"; fi
 echo "== live: Debian's Prometheus scraping a real backend (a local stand-in for the cluster's)"
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 app_port=$(free_port)
+chat_port=$(free_port)
 prom_port=$(free_port)
 prom="http://127.0.0.1:$prom_port"
 if ! psql -q "$db_url" -c "CREATE DATABASE $db_name" >/dev/null 2>"$tmp/err"; then fail "create database $db_name"; sed 's/^/    /' "$tmp/err"; fi
@@ -129,8 +131,15 @@ mkdir -p "$tmp/data"
 PORT=$app_port HOST=127.0.0.1 DATA_DIR="$tmp/data" LOG_LEVEL=warn DATABASE_URL="${db_url%/*}/$db_name" REDIS_URL="$redis_url" REDIS_KEY_PREFIX="$redis_prefix" \
   MIGRATE_ON_START=true LOGIN_RATE_LIMIT_PER_USERNAME=3 SEND_RATE_LIMIT=20 node backend/dist/apps/all.main.js >"$tmp/app.log" 2>&1 &
 pids+=($!)
+# A second chat pod: the chat service alone on the same database and Redis (tokens checked with
+# the all-in-one's JWKS), so fan-out crosses processes and per-pod panels have two pods.
+for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$app_port/health/ready" >/dev/null && break; sleep 0.5; done
+PORT=$chat_port HOST=127.0.0.1 LOG_LEVEL=warn DATABASE_URL="${db_url%/*}/$db_name" REDIS_URL="$redis_url" REDIS_KEY_PREFIX="$redis_prefix" \
+  AUTH_JWKS_URL="http://127.0.0.1:$app_port/api/auth/jwks.json" SEND_RATE_LIMIT=20 node backend/dist/apps/chat.main.js >"$tmp/chat.log" 2>&1 &
+pids+=($!)
 # A ServiceMonitor's target labels (Prometheus Operator): job = the Service's name, namespace,
-# service, pod, container, endpoint = the port's name. The all-in-one stands for one chat pod.
+# service, pod, container, endpoint = the port's name. The all-in-one stands for one chat pod,
+# the chat-only process for another.
 cat >"$tmp/prometheus.yml" <<YAML
 global:
   scrape_interval: 2s
@@ -142,11 +151,14 @@ scrape_configs:
     metrics_path: /metrics
     static_configs:
       - targets: ['127.0.0.1:$app_port']
+        labels: { __pod: chat-chat-0 }
+      - targets: ['127.0.0.1:$chat_port']
+        labels: { __pod: chat-chat-1 }
     relabel_configs:
       - { target_label: namespace, replacement: chat }
       - { target_label: service, replacement: chat-chat }
       - { target_label: job, replacement: chat-chat }
-      - { target_label: pod, replacement: chat-chat-0 }
+      - { source_labels: [__pod], target_label: pod }
       - { target_label: container, replacement: chat }
       - { target_label: endpoint, replacement: http }
 YAML
@@ -154,16 +166,17 @@ prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" -
 pids+=($!)
 ready=""
 for _ in $(seq 1 60); do
-  if curl -sf "http://127.0.0.1:$app_port/health/ready" >/dev/null && curl -sf "$prom/-/ready" >/dev/null; then ready=1; break; fi
+  if curl -sf "http://127.0.0.1:$app_port/health/ready" >/dev/null && curl -sf "http://127.0.0.1:$chat_port/health/ready" >/dev/null \
+    && curl -sf "$prom/-/ready" >/dev/null; then ready=1; break; fi
   sleep 0.5
 done
-scraped() { curl -sf "$prom/api/v1/query" --data-urlencode 'query=up{namespace="chat", job="chat-chat", pod="chat-chat-0"} == 1' | grep -q '"value"'; }
+scraped() { [ "$(curl -sf "$prom/api/v1/query" --data-urlencode 'query=count(up{namespace="chat", job="chat-chat", pod=~"chat-chat-[01]"} == 1)' | grep -oE '"[0-9]+"\]' | tr -dc 0-9)" = 2 ]; }
 for _ in $(seq 1 20); do scraped && break; sleep 0.5; done
-if [ -n "$ready" ] && scraped; then pass "backend ready and scraped by prometheus with the ServiceMonitor's labels"
-else fail "backend or prometheus not ready"; tail -5 "$tmp/app.log" "$tmp/prometheus.log" | sed 's/^/    /'; fi
+if [ -n "$ready" ] && scraped; then pass "two backend processes (all-in-one, chat) ready and scraped by prometheus with the ServiceMonitor's labels"
+else fail "backend or prometheus not ready"; tail -5 "$tmp/app.log" "$tmp/chat.log" "$tmp/prometheus.log" | sed 's/^/    /'; fi
 # Two rounds of traffic, each followed by two scrapes, so every rate() sees an increase.
 for round in 1 2; do
-  if out=$(node scripts/ops/traffic.mjs "http://127.0.0.1:$app_port" "$round" 2>&1); then pass "$out"; else fail "traffic round $round"; sed 's/^/    /' <<<"$out"; fi
+  if out=$(node scripts/ops/traffic.mjs "http://127.0.0.1:$app_port" "$round" "http://127.0.0.1:$chat_port" 2>&1); then pass "$out"; else fail "traffic round $round"; sed 's/^/    /' <<<"$out"; fi
   sleep 5
 done
 if node scripts/ops/panels.mjs live "$tmp/dashboard.json" "$prom" chat >"$tmp/panels.out" 2>&1; then pass "every dashboard panel query returns data ($(tail -1 "$tmp/panels.out"))"
