@@ -114,6 +114,8 @@ describe('message search', () => {
       [root.id, null],
     ]);
     expect(await bodies(alice, `deleted from:${alice.user.username}`)).toEqual([]);
+    // Without words every message of the sender would do: the deleted one still does not.
+    expect(await bodies(alice, `from:${alice.user.username}`, { roomId: r.id })).toEqual([`${w} reply`, `${w} root ${old}`]);
     expect((await api('PATCH', `/api/chat/messages/${root.id}`, { token: alice.accessToken, body: { body: `${w} root ${fresh}` } })).status).toBe(200);
     expect(await bodies(alice, old)).toEqual([]);
     expect(await bodies(alice, fresh)).toEqual([`${w} root ${fresh}`]);
