@@ -13,6 +13,7 @@ import { generators, root, rssOf, startProcess } from './lib/procs.mjs';
 import { KEY_ID, PASSWORD, freshDatabase, mint, seedGroup, seedPoster, signingKey } from './lib/seed.mjs';
 import { report } from './lib/report.mjs';
 import { runB3, runArgon } from './lib/baselines.mjs';
+import { runSearch, searchMarkdown } from './lib/search.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
@@ -44,6 +45,7 @@ const P = quick
       loginConc: 4,
       startups: 1,
       b3Ms: 500,
+      search: { messages: 20_000, rooms: 1000, roomSize: 10, myRooms: 100, vocab: 500, runs: 1, requests: 5, inserts: 500, insertConns: 4 },
     }
   : {
       stepMs: 4000,
@@ -61,6 +63,7 @@ const P = quick
       loginConc: 32,
       startups: 3,
       b3Ms: 5000,
+      search: { messages: 1_000_000, rooms: 1000, roomSize: 10, myRooms: 100, vocab: 5000, runs: 3, requests: 100, inserts: 20_000, insertConns: 8 },
     };
 const P99_LIMIT_MS = 250;
 const BATCH = 64; // SEND_BATCH_MAX the chat runs with, and the rows per statement of B3's multi-row insert
@@ -77,14 +80,17 @@ log(`database: fresh chat_bench on ${new URL(ADMIN_URL).host}`);
 const dbUrl = await freshDatabase(ADMIN_URL, 'chat_bench');
 const db = new pg.Pool({ connectionString: dbUrl, max: 4 });
 const { hashPassword } = await import(join(root, 'backend/dist/auth/passwords.js'));
-const groups = {
-  fan: await seedGroup(db, 'fan', P.fan + 1, P.fan + 1),
-  small: await seedGroup(db, 'sm', P.rooms * 10, 10),
-  persist: await seedGroup(db, 'ps', P.persist, 1),
-  storm: await seedGroup(db, 'st', P.storm, 10, { passwordHash: await hashPassword(PASSWORD) }),
-};
-const poster = await seedPoster(db, 'poster', groups.storm.rooms);
-log(`seeded ${Object.values(groups).reduce((n, g) => n + g.users.length, 0) + 1} users`);
+// The search scenario seeds its own database; the others share these users.
+const groups = ['fanout', 'small', 'persist', 'replicas', 'storm'].some(wants)
+  ? {
+      fan: await seedGroup(db, 'fan', P.fan + 1, P.fan + 1),
+      small: await seedGroup(db, 'sm', P.rooms * 10, 10),
+      persist: await seedGroup(db, 'ps', P.persist, 1),
+      storm: await seedGroup(db, 'st', P.storm, 10, { passwordHash: await hashPassword(PASSWORD) }),
+    }
+  : {};
+const poster = groups.storm ? await seedPoster(db, 'poster', groups.storm.rooms) : undefined;
+log(`seeded ${Object.values(groups).reduce((n, g) => n + g.users.length, 0) + (poster ? 1 : 0)} users`);
 
 const chatEnv = (port, extra = {}) => ({
   PORT: String(port),
@@ -232,7 +238,7 @@ const bySystem = (name) => (results.systems[name] ??= {});
 
 // ---- throughput and latency: fan-out 1000 and rooms of 10, one process --------------------
 const fanSenders = [0];
-const smallSenders = groups.small.users.map((_, i) => i);
+const smallSenders = groups.small?.users.map((_, i) => i);
 for (const name of ['b1', 'before', 'chat'].filter(runs_)) {
   if (!wants('fanout') && !wants('small') && !wants('persist')) break;
   const sys = systems[name];
@@ -451,6 +457,19 @@ if (wants('startup')) {
   }
 }
 
+// ---- search: 1M messages, the search endpoint's latency, the indexes' insert cost -------------
+if (wants('search')) {
+  log(`search: ${P.search.messages} messages in ${P.search.rooms} rooms`);
+  results.search = await runSearch({
+    adminUrl: ADMIN_URL,
+    key,
+    P: P.search,
+    startChat: (url) => systems.chat.start(4105, { DATABASE_URL: url, READ_RATE_LIMIT: '1000000' }),
+    log,
+    problems,
+  });
+}
+
 await db.end();
 
 // ---- machine, report ------------------------------------------------------------------------
@@ -496,6 +515,17 @@ if (!quick && !only) {
   const next = text.slice(0, text.indexOf(start) + start.length) + '\n' + markdown + '\n' + text.slice(text.indexOf(end));
   // Formatted as `npm run lint` expects, so a fresh run leaves the tree clean.
   const prettier = await import('prettier');
+  writeFileSync(doc, await prettier.format(next, { ...(await prettier.resolveConfig(doc)), filepath: doc }));
+}
+if (!quick && results.search) {
+  // The Search section has its own markers: it is rewritten by any full run that searched.
+  const doc = join(root, 'docs', 'benchmarks.md');
+  const text = readFileSync(doc, 'utf8');
+  const start = '<!-- search:start -->';
+  const end = '<!-- search:end -->';
+  const md = searchMarkdown(results.search, results.machine, `npm run bench${only ? ` -- --only ${only.join(',')}` : ''}`);
+  const prettier = await import('prettier');
+  const next = text.slice(0, text.indexOf(start) + start.length) + '\n' + md + '\n' + text.slice(text.indexOf(end));
   writeFileSync(doc, await prettier.format(next, { ...(await prettier.resolveConfig(doc)), filepath: doc }));
 }
 console.log('\n' + markdown);
