@@ -12,12 +12,11 @@ import { MESSAGE_COLUMNS_OF_M, type MessageRow, toMessage } from './rows.js';
 import { decodeCursor, encodeCursor, escapeHtml, parseSearch, renderHighlight } from './search-query.js';
 
 /**
- * The text search configuration, in the migration's index and in every query (they must be
- * the same expression for the index to be used). 'simple': lowercased words, no stemming and
- * no stop words, so no language's rules are applied to another's text.
+ * The text search configuration of the query; messages.words (migration 1735000000000) is
+ * built with the same. 'simple': lowercased words, no stemming and no stop words, so no
+ * language's rules are applied to another's text.
  */
 export const SEARCH_CONFIG = 'simple';
-const TSVECTOR = `to_tsvector('${SEARCH_CONFIG}', m.body)`;
 // Markers are START_SEL/STOP_SEL of search-query.ts.
 const HEADLINE_OPTIONS = `'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)`;
 
@@ -69,7 +68,7 @@ export class SearchService {
     ).map((r) => r.id);
     if (rooms.length === 0) return { results: [], next: null };
     const where = [`m.room_id = ANY(${p(rooms)}::uuid[])`, 'NOT m.deleted'];
-    if (tsquery) where.push(`${TSVECTOR} @@ ${tsquery}`);
+    if (tsquery) where.push(`m.words @@ ${tsquery}`);
     if (parsed.from.length) where.push(`m.sender_id IN (SELECT u.id FROM users.users u WHERE u.username = ANY(${p(parsed.from)}::text[]))`);
     if (before) {
       const at = `(timestamptz 'epoch' + ${p(before.micros)}::bigint * interval '1 microsecond')`;
