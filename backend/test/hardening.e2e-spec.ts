@@ -273,14 +273,14 @@ describe('bounded work', () => {
     expect(acks[4]).toMatchObject({ ok: false, error: { code: 'rate_limited' } });
   });
 
-  test('history and both searches share READ_RATE_LIMIT: 429 with Retry-After', async () => {
+  test('history and the three searches share READ_RATE_LIMIT: 429 with Retry-After', async () => {
     const u = await register(svc.url, 'rrl');
     const r = await roomWith(u, []);
-    const calls = [`/api/chat/rooms/${r.id}/messages`, '/api/users?query=a', '/api/chat/rooms/public?query=b'];
+    const calls = [`/api/chat/rooms/${r.id}/messages`, '/api/users?query=a', '/api/chat/rooms/public?query=b', '/api/chat/search?q=c'];
     const statuses = [];
-    for (let i = 0; i < 7; i++) statuses.push((await api('GET', calls[i % 3], { token: u.accessToken })).status);
+    for (let i = 0; i < 7; i++) statuses.push((await api('GET', calls[i % 4], { token: u.accessToken })).status);
     expect(statuses.slice(0, 6)).toEqual([200, 200, 200, 200, 200, 200]);
-    const limited = await api('GET', calls[0], { token: u.accessToken });
+    const limited = await api('GET', calls[3], { token: u.accessToken });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
   });

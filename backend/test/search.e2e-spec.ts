@@ -168,6 +168,48 @@ describe('message search', () => {
     expect((await search(alice, { q: 'x', roomId: 'nope' })).status).toBe(400);
   });
 
+  test('odd queries are answered 200, never 500', async () => {
+    const odd = [
+      "'",
+      '"',
+      '"unclosed',
+      '-',
+      '--x',
+      '<->',
+      '!',
+      '& | !',
+      ':*',
+      'a:*',
+      'in:"',
+      'from:"ann"',
+      'in:"a" in:"b" from:x from:y',
+      '😀 🎉',
+      '日本語のテキスト',
+      'שלום עולם',
+      '\\',
+      '"" ""',
+      'or or or',
+      '-or',
+      'a <-> b',
+      "o'reilly",
+      'x'.repeat(200),
+      `${'or '.repeat(66)}x`,
+      '\u0001hello\u0002',
+      'from:',
+      'in:',
+      'NOT',
+      '(a | b) & !c',
+      'hello-world',
+      'user@example.com',
+      'http://example.com/a?b=1',
+    ];
+    for (const q of odd) {
+      const res = await search(alice, { q });
+      expect([q, res.status]).toEqual([q, 200]);
+      expect(Array.isArray(res.body.results)).toBe(true);
+    }
+  });
+
   test('bad input is 400 with details; no token is 401', async () => {
     const cursor = Buffer.from(`1:1:${randomUUID()}`).toString('base64url');
     const cases: Array<[Record<string, string>, string]> = [
