@@ -143,9 +143,16 @@ export interface SyncRoom extends Page {
 }
 
 export interface ClientToServerEvents {
+  /**
+   * Send a message (with threadId: a reply in that thread). Idempotent per (sender, clientId): a repeat is
+   * acked with the stored message. Acked after commit; one in flight per room keeps a sender's order.
+   */
   'message:send': (p: { roomId: string; body: string; clientId: string; threadId?: string }, ack: (a: Ack<{ message: Message }>) => void) => void;
+  /** I started or stopped typing in a room I am in: relayed to its other sockets, not stored. */
   typing: (p: { roomId: string; typing: boolean }, ack: (a: Ack) => void) => void;
+  /** Move my read marker in a room up to seq (never back, never past the room's last seq). */
   read: (p: { roomId: string; seq: number }, ack: (a: Ack) => void) => void;
+  /** Catch up after (re)connecting: per room, what came after afterSeq and changed after afterChange. */
   sync: (p: { rooms: Array<{ roomId: string; afterSeq: number; afterChange?: number }> }, ack: (a: Ack<{ rooms: SyncRoom[] }>) => void) => void;
   /** A new access token for this open connection (same user); `unauthorized` when it does not verify. */
   'auth:refresh': (p: { token: string }, ack: (a: Ack<{ expiresAt: string }>) => void) => void;
@@ -158,18 +165,23 @@ export type MissingClientEvents = Exclude<keyof ClientToServerEvents, (typeof CL
 export const allClientEventsListed: MissingClientEvents = true;
 
 export interface ServerToClientEvents {
+  /** A new message in a room I am in (my own included), after its commit. */
   'message:new': (m: Message) => void;
   /** Every change after sending: edit, delete, reaction, a new reply on a root; the whole message. */
   'message:updated': (m: Message) => void;
+  /** Someone else in a room I am in started or stopped typing. */
   typing: (t: { roomId: string; userId: string; username: string; typing: boolean }) => void;
+  /** A roommate came online or went offline; right after connecting, one for each roommate online. */
   presence: (p: { userId: string; online: boolean }) => void;
+  /** I created, joined or was added to a room, or a direct room with me was opened: my view of it. */
   'room:added': (r: Room) => void;
   /** A room I am in changed (name, topic, my role, my settings): my own view of it. */
   'room:updated': (r: Room) => void;
   /** I left or was removed: no more events of that room reach me. */
   'room:removed': (p: { roomId: string }) => void;
+  /** Someone joined or was added to a room I am in. */
   'member:joined': (p: { roomId: string; member: Member }) => void;
-  /** `removedBy` is null when the member left on their own. */
+  /** Someone left or was removed from a room I am in; `removedBy` is null when they left on their own. */
   'member:left': (p: { roomId: string; userId: string; removedBy: string | null }) => void;
   /** A member's role changed (by the owner, or ownership handed over when the owner left). */
   'member:updated': (p: { roomId: string; member: Member }) => void;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Input rules of the wire contract (../shared/design/contract.md), shared by REST pipes,
+ * Input rules of the wire contract (docs/openapi.json, docs/asyncapi.json), shared by REST pipes,
  * socket handlers and the browser client. Objects are strict: unknown fields are rejected.
  */
 export const LIMITS = {
