@@ -306,7 +306,7 @@ export function openApiDocument() {
   };
   return {
     openapi: '3.1.0',
-    info: { title: 'chat', version: '0.1.0', description: 'REST half of the wire contract; realtime events are typed in backend/src/contract/events.ts.' },
+    info: { title: 'chat', version: '0.1.0', description: 'REST half of the wire contract; the realtime half (Socket.IO events) is docs/asyncapi.json.' },
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
