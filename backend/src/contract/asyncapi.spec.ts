@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Ajv, type Plugin } from 'ajv';
-import { asyncApiDocument, CLIENT_PAYLOADS } from './asyncapi.js';
+import { asyncApiDocument, CLIENT_PAYLOADS, EVENTS_FILE } from './asyncapi.js';
 import { CLIENT_EVENTS } from './events.js';
 import * as S from './schemas.js';
 
@@ -87,5 +89,59 @@ describe('docs/asyncapi.json', () => {
     for (const event of CLIENT_EVENTS) {
       expect([event, handled[event] && schemas[handled[event]] === CLIENT_PAYLOADS[event]]).toEqual([event, true]);
     }
+  });
+
+  describe('the generator, on events.ts with additions', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'asyncapi-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    /** events.ts plus `extra` (interfaces merge, so an event can be added to a map from below). */
+    const generate = (extra: string, edit = (s: string) => s) => {
+      const file = join(dir, `events-${Math.random().toString(36).slice(2)}.ts`);
+      writeFileSync(file, `${edit(readFileSync(EVENTS_FILE, 'utf8'))}\n${extra}\n`);
+      return JSON.parse(JSON.stringify(asyncApiDocument(file))) as Json;
+    };
+
+    test('records, tuples, literal unions with null, Pick in an array, optional fields, doc comments', () => {
+      const doc = generate(`
+        /** Extra doc. */
+        export interface Extra {
+          counts: Record<string, number>;
+          pair: [string, number];
+          kind: 'a' | 'b' | null;
+          picked: Array<Pick<Message, 'id' | 'seq'>>;
+          /** Only sometimes. */
+          flag?: boolean;
+        }
+        export interface ServerToClientEvents {
+          'x:test': (p: Extra) => void;
+        }`);
+      expect((doc.components as Json).schemas).toMatchObject({
+        Extra: {
+          description: 'Extra doc.',
+          type: 'object',
+          required: ['counts', 'pair', 'kind', 'picked'],
+          properties: {
+            counts: { type: 'object', properties: {}, additionalProperties: { type: 'number' } },
+            pair: { type: 'array', items: [{ type: 'string' }, { type: 'number' }], minItems: 2, maxItems: 2 },
+            kind: { anyOf: [{ type: 'string', enum: ['a', 'b'] }, { type: 'null' }] },
+            picked: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, seq: { type: 'number' } }, required: ['id', 'seq'] } },
+            flag: { type: 'boolean', description: 'Only sometimes.' },
+          },
+        },
+      });
+      expect((doc.channels as Record<string, Json>)['x.test']).toMatchObject({ address: 'x:test' });
+      expect((doc.operations as Record<string, Json>)['receive.x.test']).toMatchObject({ action: 'receive' });
+    }, 120_000);
+
+    test('a type with no JSON form is refused', () => {
+      expect(() => generate(`export interface ServerToClientEvents { 'x:date': (p: { at: Date }) => void; }`)).toThrow(/no JSON Schema for Date/);
+    }, 120_000);
+
+    test('a client event without a zod schema is refused', () => {
+      const listed = (s: string) => s.replace(`'auth:refresh'] as const`, `'auth:refresh', 'x:send'] as const`);
+      expect(() => generate(`export interface ClientToServerEvents { 'x:send': (p: { a: string }, ack: (a: Ack) => void) => void; }`, listed)).toThrow(
+        /client event x:send has no zod schema/,
+      );
+    }, 120_000);
   });
 });

@@ -101,8 +101,18 @@ class TypeConverter {
       return rest.length === 1 ? this.type(rest[0]) : this.union(rest.map((m) => this.type(m)));
     }
     if (this.checker.isArrayType(t)) return { type: 'array', items: this.type(this.checker.getTypeArguments(t as ts.TypeReference)[0]) };
-    const iface = t.symbol && t.symbol.flags & ts.SymbolFlags.Interface ? this.named(t.symbol) : undefined;
-    if (iface && !(t as ts.TypeReference).typeArguments?.length) return this.ref(iface);
+    if (this.checker.isTupleType(t)) {
+      const items = this.checker.getTypeArguments(t as ts.TypeReference).map((m) => this.type(m));
+      return { type: 'array', items, minItems: items.length, maxItems: items.length };
+    }
+    const iface = t.symbol && t.symbol.flags & (ts.SymbolFlags.Interface | ts.SymbolFlags.Class) ? t.symbol : undefined;
+    if (iface) {
+      const own = this.named(iface);
+      if (own && !(t as ts.TypeReference).typeArguments?.length) return this.ref(own);
+      // Date, Map and the like have no JSON form: the wire carries strings and plain objects.
+      if (iface.declarations?.[0]?.getSourceFile() !== this.file) throw new Error(`asyncapi: no JSON Schema for ${this.checker.typeToString(t)} (not JSON)`);
+    }
+    if (t.getCallSignatures().length) throw new Error(`asyncapi: no JSON Schema for the function type ${this.checker.typeToString(t)}`);
     if (f & ts.TypeFlags.Object || t.isIntersection()) return this.object(t);
     throw new Error(`asyncapi: no JSON Schema for the type ${this.checker.typeToString(t)}`);
   }
@@ -119,7 +129,9 @@ class TypeConverter {
       properties[p.name] = describe(schema, this.doc(p));
       if (!(p.flags & ts.SymbolFlags.Optional)) required.push(p.name);
     }
-    return { type: 'object', properties, ...(required.length ? { required } : {}) };
+    // Record<string, X> and other index signatures.
+    const index = this.checker.getIndexInfosOfType(t).find((i) => i.keyType.flags & ts.TypeFlags.String);
+    return { type: 'object', properties, ...(required.length ? { required } : {}), ...(index ? { additionalProperties: this.type(index.type) } : {}) };
   }
 
   private generic(n: ts.Node): boolean {
@@ -205,15 +217,16 @@ function reconcile(event: string, typed: Schema, parsed: Schema, resolve: (s: Sc
 const id = (event: string) => event.replace(/[^\w.-]/g, '.');
 const pointer = (...parts: string[]) => `#/${parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
 
-export function asyncApiDocument() {
-  const program = ts.createProgram([EVENTS_FILE], {
+/** `eventsFile` is another copy of events.ts only in tests. */
+export function asyncApiDocument(eventsFile = EVENTS_FILE) {
+  const program = ts.createProgram([eventsFile], {
     strict: true,
     noEmit: true,
     target: ts.ScriptTarget.ES2023,
     lib: ['lib.es2023.d.ts'],
     types: [],
   });
-  const file = program.getSourceFile(EVENTS_FILE)!;
+  const file = program.getSourceFile(eventsFile)!;
   const problems = [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)];
   if (problems.length) throw new Error(`asyncapi: events.ts does not compile: ${ts.flattenDiagnosticMessageText(problems[0].messageText, '\n')}`);
   const checker = program.getTypeChecker();
