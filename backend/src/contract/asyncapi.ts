@@ -193,14 +193,15 @@ const JSON_TYPES: Record<string, string[]> = { number: ['number', 'integer'], in
  * fails here (and so the drift test) instead of being documented one way and enforced another.
  * Descriptions written in events.ts are carried over to the zod side.
  */
-function reconcile(event: string, typed: Schema, parsed: Schema, resolve: (s: Schema) => Schema, path = 'payload'): void {
-  typed = resolve(typed);
+function reconcile(event: string, written: Schema, parsed: Schema, resolve: (s: Schema) => Schema, path = 'payload'): void {
+  const typed = resolve(written);
+  const description = written.description ?? typed.description;
   const tType = typed.type as string | undefined;
   const pType = parsed.type as string | undefined;
   if (tType && pType && tType !== pType && !JSON_TYPES[tType]?.includes(pType)) {
     throw new Error(`asyncapi: ${event} ${path} is ${tType} in events.ts but ${pType} in its zod schema`);
   }
-  if (typed.description && !parsed.description) parsed.description = typed.description;
+  if (description && !parsed.description) parsed.description = description;
   if (typed.properties && parsed.properties) {
     const tp = typed.properties as Record<string, Schema>;
     const pp = parsed.properties as Record<string, Schema>;
