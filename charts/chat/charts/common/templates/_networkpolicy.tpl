@@ -27,6 +27,10 @@ spec:
   policyTypes:
     - Ingress
     - Egress
+  {{- if not (or .from .fromPeers (and $ctx.Values.metrics $ctx.Values.metrics.serviceMonitor.enabled)) }}
+  # Nothing comes in.
+  ingress: []
+  {{- else }}
   ingress:
     {{- if or .from .fromPeers }}
     - ports:
@@ -51,6 +55,7 @@ spec:
         - namespaceSelector:
             {{- toYaml $ctx.Values.networkPolicy.metricsNamespaceSelector | nindent 12 }}
     {{- end }}
+  {{- end }}
   egress:
     # DNS, wherever the cluster runs it (kube-dns, node-local-dns).
     - ports:
