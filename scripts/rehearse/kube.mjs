@@ -340,6 +340,14 @@ export const ACTED_ON = {
     ...podFields('spec.template.'),
   ],
   Job: [...META, 'spec.backoffLimit', 'spec.activeDeadlineSeconds', ...podFields('spec.template.')],
+  // Only --backup-drill runs a Job from it; the schedule and history limits are never acted on.
+  CronJob: [
+    ...META,
+    'spec.jobTemplate.metadata',
+    'spec.jobTemplate.spec.backoffLimit',
+    'spec.jobTemplate.spec.activeDeadlineSeconds',
+    ...podFields('spec.jobTemplate.spec.template.'),
+  ],
   Pod: [...META, ...POD_SPEC.map((f) => `spec.${f}`)],
   Service: [
     ...META,

@@ -19,6 +19,7 @@ import { parseAllDocuments } from 'yaml';
 import { Cluster, dnsQuery, shortId } from './cluster.mjs';
 import { endpoints, notActedOn, resolvePort, selects } from './kube.mjs';
 import { render, root } from './render.mjs';
+import { backupDrill, breakBackup } from './backup-drill.mjs';
 
 const args = process.argv.slice(2);
 const opts = { profile: 'kind', timeout: 180, policies: true };
@@ -30,6 +31,8 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--manifests') opts.manifests = args[++i];
   else if (a === '--timeout') opts.timeout = Number(args[++i]);
   else if (a === '--no-network-policies') opts.policies = false;
+  else if (a === '--backup-drill') opts.backupDrill = true;
+  else if (a === '--backup-drill-break') opts.backupBreak = args[++i];
   else helmArgs.push(a);
 }
 
@@ -53,6 +56,10 @@ if (opts.manifests) {
 const objects = parseAllDocuments(rendered)
   .map((d) => d.toJS())
   .filter((o) => o && o.kind);
+if (opts.backupBreak) {
+  opts.backupDrill = true;
+  breakBackup(objects, opts.backupBreak);
+}
 const hookOf = (o) =>
   (o.metadata?.annotations?.['helm.sh/hook'] ?? '')
     .split(',')
@@ -66,7 +73,8 @@ log(`rendered ${objects.length} objects (profile ${opts.profile}, NetworkPolicie
 {
   const kinds = new Map();
   for (const o of objects) {
-    const rest = notActedOn(o);
+    // A CronJob's Job template is run only by --backup-drill; its schedule never.
+    const rest = o.kind === 'CronJob' && !opts.backupDrill ? null : notActedOn(o);
     const k = kinds.get(o.kind) ?? new Set();
     if (rest === null) k.add('*');
     else rest.forEach((f) => k.add(f));
@@ -153,7 +161,7 @@ async function runJob(job) {
     });
     const r = await cluster.runToCompletion(pod, end);
     await cluster.removePod(pod);
-    if (r.code === 0) return;
+    if (r.code === 0) return r.logs;
     log(`Job ${job.metadata.name}: pod failed (exit ${r.code}):\n${indent(r.logs.trim().split('\n').slice(-15).join('\n'))}`);
     if (failures + 1 > limit || Date.now() > end) throw new Error(`Job ${job.metadata.name} failed (BackoffLimitExceeded or deadline)`);
     await sleep(Math.min(10_000 * 2 ** failures, Math.max(0, end - Date.now())));
@@ -342,6 +350,23 @@ try {
   await runHooks('post-upgrade');
   mark('upgrade hooks done');
   if (opts.stopOne) failed += await stopOneRound(opts.stopOne);
+  if (opts.backupDrill) {
+    failed += await backupDrill({
+      cluster,
+      objects,
+      workloads,
+      runJob,
+      runHooks,
+      deploymentPod,
+      replicasOf,
+      statefulSetPods,
+      deadline,
+      log,
+      root,
+      brk: opts.backupBreak,
+    });
+    mark('backup drill done');
+  }
   for (const p of [...cluster.pods]) if (!p.system) await cluster.removePod(p);
   for (const e of cluster.evictions ?? []) {
     log(`evicted: ${e}`);
