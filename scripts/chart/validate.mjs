@@ -140,8 +140,9 @@ console.log(`unknown fields (@kubernetes/client-node 1.4.0 type maps): ${walked}
 // ---- 3. Workload rules -------------------------------------------------------------------
 const STABLE = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component'];
 const STANDARD = [...STABLE, 'app.kubernetes.io/part-of', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by', 'helm.sh/chart'];
-const workloads = docs.filter((d) => ['Deployment', 'StatefulSet', 'Job', 'Pod'].includes(d.kind));
-const podOf = (w) => (w.kind === 'Pod' ? { metadata: w.metadata, spec: w.spec } : w.spec.template);
+// A CronJob's Job template runs pods too (the backup): the same rules.
+const workloads = docs.filter((d) => ['Deployment', 'StatefulSet', 'Job', 'CronJob', 'Pod'].includes(d.kind));
+const podOf = (w) => (w.kind === 'Pod' ? { metadata: w.metadata, spec: w.spec } : w.kind === 'CronJob' ? w.spec.jobTemplate.spec.template : w.spec.template);
 const hpaTargets = new Set(docs.filter((d) => d.kind === 'HorizontalPodAutoscaler').map((h) => h.spec.scaleTargetRef.name));
 const componentOf = (w) => podOf(w).metadata.labels?.['app.kubernetes.io/component'];
 
@@ -153,7 +154,9 @@ for (const w of workloads) {
   const where = id(w);
   const long = w.kind === 'Deployment' || w.kind === 'StatefulSet';
   for (const l of STANDARD) check(pod.metadata.labels?.[l], `${where}: pod label ${l} missing`);
-  if (w.kind !== 'Pod' && w.kind !== 'Job') {
+  // Two dumps at once would race on one volume.
+  if (w.kind === 'CronJob') check(w.spec.concurrencyPolicy === 'Forbid', `${where}: concurrencyPolicy must be Forbid`);
+  if (!['Pod', 'Job', 'CronJob'].includes(w.kind)) {
     const sel = w.spec.selector.matchLabels;
     check(
       JSON.stringify(Object.keys(sel).sort()) === JSON.stringify([...STABLE].sort()),
@@ -262,7 +265,7 @@ for (const w of workloads) {
 console.log(`workload rules: ${workloads.length} pod specs`);
 
 // ---- 4. Services select pods and reach container ports -----------------------------------
-const podTemplates = workloads.filter((w) => w.kind !== 'Job' && !w.metadata.annotations?.['helm.sh/hook']).map(podOf);
+const podTemplates = workloads.filter((w) => !['Job', 'CronJob'].includes(w.kind) && !w.metadata.annotations?.['helm.sh/hook']).map(podOf);
 for (const s of docs.filter((d) => d.kind === 'Service')) {
   const sel = s.spec.selector ?? {};
   check(
