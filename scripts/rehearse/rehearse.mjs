@@ -32,6 +32,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--timeout') opts.timeout = Number(args[++i]);
   else if (a === '--no-network-policies') opts.policies = false;
   else if (a === '--backup-drill') opts.backupDrill = true;
+  else if (a === '--rolling-upgrade') opts.rollingUpgrade = args[++i];
   else if (a === '--backup-drill-break') opts.backupBreak = args[++i];
   else helmArgs.push(a);
 }
@@ -330,6 +331,68 @@ async function stopOneRound(component) {
   return failed;
 }
 
+/** An integer or a percentage of replicas (rounded up for surge, down for unavailable, as Kubernetes does). */
+const scaled = (v, n, up) => (typeof v === 'string' && v.endsWith('%') ? Math[up ? 'ceil' : 'floor']((n * parseFloat(v)) / 100) : Number(v));
+
+/**
+ * `kubectl rollout restart` of a Deployment during traffic: a new pod template hash, then the
+ * Deployment controller's RollingUpdate steps (maxSurge new pods Ready, then old ones deleted
+ * within maxUnavailable), while every send is retried until acknowledged.
+ */
+async function rollingUpgradeRound(component) {
+  const w = workloads.find((x) => x.owner.kind === 'Deployment' && x.owner.spec.template.metadata?.labels?.['app.kubernetes.io/component'] === component);
+  if (!w) throw new Error(`--rolling-upgrade ${component}: no such Deployment`);
+  const n = w.pods.length;
+  const ru = w.owner.spec.strategy?.rollingUpdate ?? {};
+  const surge = scaled(ru.maxSurge ?? '25%', n, true);
+  const unavailable = scaled(ru.maxUnavailable ?? '25%', n, false);
+  if (surge + unavailable < 1) throw new Error(`${w.owner.metadata.name}: maxSurge and maxUnavailable are both 0`);
+  const next = structuredClone(w.owner);
+  delete next.hash;
+  next.spec.template.metadata.annotations = {
+    ...(next.spec.template.metadata.annotations ?? {}),
+    'kubectl.kubernetes.io/restartedAt': new Date().toISOString(),
+  };
+  const gwPod = workloads.find((x) => x.owner.spec.template.metadata?.labels?.['app.kubernetes.io/component'] === 'frontend').pods[0];
+  const port = resolvePort(gwPod.spec, gwPod.spec.containers[0].ports?.[0]?.name ?? 8080);
+  log(`rolling upgrade of ${w.owner.metadata.name} (${n} pods, maxSurge ${surge}, maxUnavailable ${unavailable}) during traffic through ${gwPod.ip}:${port}`);
+  const traffic = spawn(process.execPath, [join(root, 'scripts/rehearse/traffic.mjs'), `http://${gwPod.ip}:${port}`, 'until-signal', '3'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  traffic.stdout.on('data', (d) => (out += d));
+  const exited = new Promise((r) => traffic.on('exit', r));
+  await sleep(2000);
+  const t = Date.now();
+  const old = [...w.pods];
+  const fresh = [];
+  while (old.length) {
+    // Up to maxSurge pods above the desired count, and at least n - maxUnavailable Ready.
+    const add = Math.max(0, Math.min(n - fresh.length, n + surge - (old.length + fresh.length)));
+    const added = await Promise.all(Array.from({ length: add }, () => deploymentPod(next)));
+    fresh.push(...added);
+    w.pods.push(...added);
+    await cluster.waitReady(added, deadline());
+    const removable = Math.min(old.length, old.length + fresh.length - (n - unavailable));
+    const going = old.splice(0, Math.max(removable, 0));
+    if (!going.length && !add) throw new Error('rolling upgrade made no progress');
+    for (const p of going) w.pods.splice(w.pods.indexOf(p), 1);
+    await Promise.all(going.map((p) => cluster.deletePod(p)));
+    log(`rolling upgrade: ${fresh.length} new pod(s) Ready, ${going.map((p) => p.name).join(', ') || 'none'} deleted, ${old.length} old left`);
+  }
+  w.owner = next;
+  log(`rolling upgrade of ${next.metadata.name} done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  await sleep(2000);
+  traffic.kill('SIGUSR2');
+  const code = await exited;
+  console.log(indent(out.trim()));
+  let failed = code === 0 ? 0 : 1;
+  if (failed) log('traffic check FAILED');
+  failed += await runTests('after-rolling-upgrade');
+  mark('rolling upgrade done');
+  return failed;
+}
+
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, async () => {
     await cluster.down();
@@ -350,6 +413,7 @@ try {
   await runHooks('post-upgrade');
   mark('upgrade hooks done');
   if (opts.stopOne) failed += await stopOneRound(opts.stopOne);
+  if (opts.rollingUpgrade) failed += await rollingUpgradeRound(opts.rollingUpgrade);
   if (opts.backupDrill) {
     failed += await backupDrill({
       cluster,

@@ -2,6 +2,8 @@
 // its clientId until acknowledged (as the browser client does); at the end every acknowledged
 // message must be in the history exactly once, with seq 1..N and no gap.
 //   node traffic.mjs http://gateway:8080 [seconds=8] [per-second=4]
+// seconds `until-signal`: sends until SIGUSR2 (the end of a rollout), and the sender's socket
+// must be connected again at the end.
 import { randomUUID } from 'node:crypto';
 import { io } from 'socket.io-client';
 
@@ -44,9 +46,16 @@ const sendUntilAcked = async (clientId, body) => {
   }
   throw new Error(`no ack for ${clientId}`);
 };
-const total = Number(seconds) * Number(rate);
+const untilSignal = seconds === 'until-signal';
+let stop = false;
+process.on('SIGUSR2', () => (stop = true));
+let total = untilSignal ? Infinity : Number(seconds) * Number(rate);
 const inflight = [];
 for (let i = 0; i < total; i++) {
+  if (stop) {
+    total = i;
+    break;
+  }
   inflight.push(sendUntilAcked(randomUUID(), `m${i}`));
   await new Promise((r) => setTimeout(r, 1000 / Number(rate)));
 }
@@ -60,10 +69,15 @@ for (let after = 0; ;) {
   if (!res.hasMore) break;
   after = res.messages.at(-1).seq;
 }
+// The socket reconnects on its own after its pod goes; give it the reconnection delay.
+for (let i = 0; untilSignal && !socket.connected && i < 50; i++) await new Promise((r) => setTimeout(r, 100));
+const connected = socket.connected;
 socket.close();
 const stored = new Map(history.map((m) => [m.id, m]));
 const lost = [...acked.values()].filter((m) => !stored.has(m.id)).length;
 const dupes = history.length - new Set(history.map((m) => m.clientId)).size;
 const gaps = history.some((m, i) => m.seq !== i + 1);
-console.log(`traffic: ${acked.size} acknowledged, ${lost} lost, ${dupes} duplicated, seq gap: ${gaps ? 'yes' : 'no'}, sender disconnects: ${disconnects}`);
-process.exit(lost || dupes || gaps || acked.size !== total ? 1 : 0);
+console.log(
+  `traffic: ${acked.size} acknowledged, ${lost} lost, ${dupes} duplicated, seq gap: ${gaps ? 'yes' : 'no'}, sender disconnects: ${disconnects}${untilSignal ? `, connected at the end: ${connected}` : ''}`,
+);
+process.exit(lost || dupes || gaps || acked.size !== total || (untilSignal && !connected) ? 1 : 0);
