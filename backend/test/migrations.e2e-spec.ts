@@ -70,7 +70,7 @@ describe('migrations', () => {
       const target = new URL(url);
       target.pathname = `/${name}`;
       const cfg = { DATABASE_URL: target.toString(), DATABASE_SSL: false };
-      const later = ['ChatPeopleMentions1733000000000', 'ChatThreadsReactionsChanges1734000000000', 'ChatSearch1735000000000'];
+      const later = ['ChatPeopleMentions1733000000000', 'ChatThreadsReactionsChanges1734000000000', 'ChatSearch1735000000000', 'ChatUploads1736000000000'];
       const v1 = allMigrations.filter((m) => !later.includes(m.name));
       const old = new DataSource({ ...dataSourceOptions(cfg), migrations: v1 });
       await old.initialize();

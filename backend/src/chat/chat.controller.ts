@@ -90,7 +90,7 @@ export class ChatController {
     @Body(new ZodPipe(SendBody)) body: z.infer<typeof SendBody>,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const { message, created } = await this.chat.send(user, id, body.body, body.clientId, body.threadId);
+    const { message, created } = await this.chat.send(user, id, body.body, body.clientId, body.threadId, body.attachments);
     // A repeated clientId answers with the stored message; 200 tells the client it was a replay.
     res.status(created ? 201 : 200);
     return message;

@@ -116,7 +116,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   @SubscribeMessage('message:send')
   send(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: unknown) {
     return this.handle('message:send', SendPayload, payload, async (p) => {
-      const { message } = await this.chat.send(socket.data.user, p.roomId, p.body, p.clientId, p.threadId);
+      const { message } = await this.chat.send(socket.data.user, p.roomId, p.body, p.clientId, p.threadId, p.attachments);
       return { ok: true as const, message };
     });
   }

@@ -15,6 +15,7 @@ import type { Message, Page, Room, SyncRoom, ThreadPage } from '../contract/even
 import { LIMITS } from '../contract/schemas.js';
 import { resolveMentions, uuidArrayLiteral } from './mentions.js';
 import { RealtimeService } from './realtime.service.js';
+import { UploadsService } from './uploads/uploads.service.js';
 import { memberRoom, publicNameTaken, type Queryable, roomFor, roomView } from './room-access.js';
 import { MEMBER_COLUMNS, MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, MemberRow, MessageRow, ROOM_COLUMNS, RoomRow, toMember, toMessage, toRoom } from './rows.js';
 
@@ -88,6 +89,8 @@ interface SendRequest {
   clientId: string;
   /** A reply: the root of its thread. */
   threadId?: string;
+  /** Upload ids to attach (UploadsService.attach checks them). */
+  attachments?: string[];
 }
 type SendResult = { message: Message; created: boolean };
 
@@ -101,6 +104,7 @@ export class ChatService {
     private readonly limiter: RateLimiter,
     private readonly lifecycle: LifecycleService,
     private readonly metrics: MetricsService,
+    private readonly uploads: UploadsService,
   ) {
     const max = config.SEND_BATCH_MAX ?? 1;
     // Two batches in flight: one commits while the next fills.
@@ -197,11 +201,15 @@ export class ChatService {
 
   /**
    * Draining refuses a send before it touches the database; one already running is waited for.
-   * Replies (threadId) are not batched: each is one transaction that also updates its root.
+   * Replies (threadId) and messages with attachments are not batched: each is one transaction
+   * that also updates its root or its uploads.
    */
-  send(user: AuthUser, roomId: string, body: string, clientId: string, threadId?: string): Promise<SendResult> {
+  send(user: AuthUser, roomId: string, body: string, clientId: string, threadId?: string, attachments?: string[]): Promise<SendResult> {
+    const single = Boolean(threadId || attachments?.length);
     return this.lifecycle.track(() =>
-      this.batches && !threadId ? this.sendBatched({ user, roomId, body, clientId }) : this.sendOne({ user, roomId, body, clientId, threadId }, true),
+      this.batches && !single
+        ? this.sendBatched({ user, roomId, body, clientId })
+        : this.sendOne({ user, roomId, body, clientId, threadId, attachments: attachments?.length ? attachments : undefined }, true),
     );
   }
 
@@ -227,7 +235,7 @@ export class ChatService {
 
   /** One send, one transaction: SEND_BATCH_MAX=1, and the fallback when a batch cannot commit. */
   private async sendOne(req: SendRequest, limit: boolean): Promise<SendResult> {
-    const { user, roomId, body, clientId, threadId } = req;
+    const { user, roomId, body, clientId, threadId, attachments } = req;
     const earlier = await this.findSent(user.id, clientId);
     if (earlier) return this.replay(earlier, roomId);
     if (limit) {
@@ -259,6 +267,13 @@ export class ChatService {
           [randomUUID(), roomId, last_seq, user.id, user.displayName, body, clientId, mentions, threadId ? change - 1 : change, threadId ?? null],
         );
         if (rows.length === 0) throw new DuplicateSend();
+        // After the message row: a concurrent resend of this clientId replays (DuplicateSend) rather than finding its uploads taken.
+        if (attachments) {
+          const files = await UploadsService.attach(tx, rows[0].id, roomId, user.id, attachments);
+          rows[0] = returning<MessageRow>(
+            await tx.query(`UPDATE chat.messages SET attachments = $2 WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [rows[0].id, JSON.stringify(files)]),
+          )[0];
+        }
         await insertMentionRows(tx, [{ roomId, seq: Number(last_seq), senderId: user.id, mentions }]);
         await tx.query(`UPDATE chat.members SET last_read_seq = GREATEST(last_read_seq, $3) WHERE room_id = $1 AND user_id = $2`, [roomId, user.id, last_seq]);
         let root: Message | undefined;
@@ -462,6 +477,7 @@ export class ChatService {
     return this.lifecycle.track(async () => {
       const current = await this.ownMessage(userId, messageId);
       if (current.deleted) return;
+      let files: string[] = [];
       const row = await this.db
         .transaction(async (tx) => {
           const change = await bumpChange(tx, current.room_id);
@@ -471,9 +487,11 @@ export class ChatService {
           await tx.query(`DELETE FROM chat.mentions WHERE room_id = $1 AND seq = $2`, [current.room_id, current.seq]);
           // Its reactions go with its text; its replies stay (the thread keeps its root as deleted).
           await tx.query(`DELETE FROM chat.reactions WHERE message_id = $1`, [messageId]);
+          // Its files go too: marked gone here, their bytes removed after the commit (or by the sweep).
+          files = await UploadsService.detach(tx, messageId);
           const [updated] = returning<MessageRow>(
             await tx.query(
-              `UPDATE chat.messages SET body = '', mentions = '{}', reactions = '[]', deleted = true, edited_at = now(), change = $2 WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`,
+              `UPDATE chat.messages SET body = '', mentions = '{}', reactions = '[]', attachments = '[]', deleted = true, edited_at = now(), change = $2 WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`,
               [messageId, change],
             ),
           );
@@ -485,6 +503,7 @@ export class ChatService {
           throw e;
         });
       if (row) this.realtime.messageUpdated(toMessage(row));
+      await this.uploads.purge(files).catch(() => undefined);
     });
   }
 

@@ -1,4 +1,4 @@
-import type { Member, Message, Reaction, Room, RoomKind, RoomRole } from '../contract/events.js';
+import type { Member, Message, Reaction, Room, RoomKind, RoomRole, Upload } from '../contract/events.js';
 
 export interface RoomRow {
   id: string;
@@ -34,6 +34,7 @@ export interface MessageRow {
   reply_count: number;
   last_reply_at: Date | null;
   reactions: Reaction[] | string;
+  attachments?: Upload[] | string;
 }
 
 export interface MemberRow {
@@ -86,6 +87,7 @@ export const toMessage = (m: MessageRow): Message => ({
   // jsonb arrives parsed from pg; kept as text by a driver that does not parse it.
   reactions: typeof m.reactions === 'string' ? (JSON.parse(m.reactions) as Reaction[]) : m.reactions,
   change: Number(m.change),
+  attachments: typeof m.attachments === 'string' ? (JSON.parse(m.attachments) as Upload[]) : (m.attachments ?? []),
 });
 
 export const toMember = (m: MemberRow, online: boolean): Member => ({
@@ -106,7 +108,7 @@ export const MENTION_COUNT = `CASE WHEN m.user_id IS NULL THEN 0
 /** The whole room as one user sees it (ROOM_BASE, the member count and unread mentions). */
 export const ROOM_COLUMNS = `${ROOM_BASE}, (SELECT count(*) FROM chat.members c WHERE c.room_id = r.id) AS member_count, ${MENTION_COUNT}`;
 export const MESSAGE_COLUMNS =
-  'id, room_id, seq, sender_id, sender_name, body, client_id, created_at, edited_at, deleted, mentions, change, thread_id, reply_count, last_reply_at, reactions';
+  'id, room_id, seq, sender_id, sender_name, body, client_id, created_at, edited_at, deleted, mentions, change, thread_id, reply_count, last_reply_at, reactions, attachments';
 /** The same columns qualified with the alias `m`, for joins. */
 export const MESSAGE_COLUMNS_OF_M = MESSAGE_COLUMNS.split(', ')
   .map((c) => `m.${c}`)

@@ -72,6 +72,21 @@ export interface Message {
   reactions: Reaction[];
   /** The room-wide counter of the last change that touched this message (its sending counts too). */
   change: number;
+  /** Files sent with the message, in the order given (emptied when the message is deleted). */
+  attachments: Upload[];
+}
+
+/**
+ * A file uploaded to a room (`POST /api/chat/rooms/:id/uploads`). `contentType` is what the
+ * server detected from the bytes; images also have `width` and `height` (and a thumbnail).
+ */
+export interface Upload {
+  id: string;
+  name: string;
+  size: number;
+  contentType: string;
+  width?: number;
+  height?: number;
 }
 
 export interface Reaction {
@@ -144,10 +159,13 @@ export interface SyncRoom extends Page {
 
 export interface ClientToServerEvents {
   /**
-   * Send a message (with threadId: a reply in that thread). Idempotent per (sender, clientId): a repeat is
+   * Send a message (with threadId: a reply in that thread; with attachments: uploads of this room, the body may then be empty). Idempotent per (sender, clientId): a repeat is
    * acked with the stored message. Acked after commit; one in flight per room keeps a sender's order.
    */
-  'message:send': (p: { roomId: string; body: string; clientId: string; threadId?: string }, ack: (a: Ack<{ message: Message }>) => void) => void;
+  'message:send': (
+    p: { roomId: string; body?: string; clientId: string; threadId?: string; attachments?: string[] },
+    ack: (a: Ack<{ message: Message }>) => void,
+  ) => void;
   /** I started or stopped typing in a room I am in: relayed to its other sockets, not stored. */
   typing: (p: { roomId: string; typing: boolean }, ack: (a: Ack) => void) => void;
   /** Move my read marker in a room up to seq (never back, never past the room's last seq). */

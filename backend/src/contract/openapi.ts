@@ -35,6 +35,16 @@ const Member = z.object({
   joinedAt: time,
 });
 const MemberPage = z.object({ members: z.array(Member), hasMore: z.boolean() });
+const Upload = z.object({
+  id: z.uuid(),
+  name: z.string().describe('the file name the client gave, cleaned (last path segment, no control characters)'),
+  size: z.int(),
+  contentType: z
+    .string()
+    .describe('detected from the bytes, never the client claim: image/png, image/jpeg, image/gif, image/webp, application/pdf or text/plain'),
+  width: z.int().optional().describe('images only'),
+  height: z.int().optional().describe('images only'),
+});
 const Message = z.object({
   id: z.uuid(),
   roomId: z.uuid(),
@@ -54,6 +64,7 @@ const Message = z.object({
     .array(z.object({ emoji: z.string(), count: z.int(), userIds: z.array(z.uuid()).describe(`up to ${S.LIMITS.reactionUserIds} of those who reacted`) }))
     .describe('per emoji, in order of first use'),
   change: z.int().describe('the room-wide change number of the last change that touched this message (sending it counts)'),
+  attachments: z.array(Upload).describe('files sent with the message, in the order given; emptied when it is deleted'),
 });
 const ThreadPage = z.object({ root: Message, messages: z.array(Message), hasMore: z.boolean() });
 // refreshToken is left out (it is in the cookie) when the request carried X-Chat-Session: cookie.
@@ -76,7 +87,7 @@ const SearchPage = z.object({
   next: z.string().nullable().describe('pass as before for the next page; null at the end'),
 });
 
-const components = { User, UserSummary, Room, Member, MemberPage, Message, AuthResult, Page, ThreadPage, SearchPage, Error: ErrorBody };
+const components = { User, UserSummary, Room, Member, MemberPage, Message, Upload, AuthResult, Page, ThreadPage, SearchPage, Error: ErrorBody };
 const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
 const content = (schema: object) => ({ content: { 'application/json': { schema } } });
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: `error ${c}`, ...content(ref('Error')) }]));
@@ -242,14 +253,53 @@ export function openApiDocument() {
         parameters: [idParam, ...queryParams(S.HistoryQuery)],
         responses: { 200: { description: 'page', ...content(ref('Page')) }, ...errors(400, 401, 403, 404) },
       }),
-      post: op('Send; idempotent by (sender, clientId). With threadId, a reply in that thread (400 if it is a reply, deleted, missing or of another room)', {
+      post: op(
+        'Send; idempotent by (sender, clientId). With threadId, a reply in that thread (400 if it is a reply, deleted, missing or of another room). ' +
+          `attachments: up to ${S.LIMITS.attachments} upload ids, uploaded to this room by me and on no other message (else 400 naming each); body may then be empty`,
+        {
+          ...secured,
+          parameters: [idParam],
+          requestBody: body(S.SendBody),
+          responses: {
+            201: { description: 'stored', ...content(ref('Message')) },
+            200: { description: 'this clientId was sent before: the stored message', ...content(ref('Message')) },
+            ...errors(400, 401, 403, 404, 409, 413, 429, 503),
+          },
+        },
+      ),
+    },
+    '/api/chat/rooms/{id}/uploads': {
+      post: op('Upload a file to the room (members only), to attach to a message within UPLOAD_ORPHAN_AGE (24 h by default)', {
+        ...secured,
+        description:
+          'multipart/form-data with one field `file`, streamed to storage. The type is detected from the bytes: PNG, JPEG, GIF, WebP, PDF and UTF-8 text ' +
+          '(anything else 415). Over UPLOAD_MAX_BYTES (25 MiB by default) 413, also when Content-Length says so up front. ' +
+          'More than UPLOAD_CONCURRENCY uploads at once on one replica: 503 with Retry-After.',
+        parameters: [idParam],
+        requestBody: {
+          required: true,
+          content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } } },
+        },
+        responses: { 201: { description: 'stored', ...content(ref('Upload')) }, ...errors(400, 401, 403, 404, 413, 415, 503) },
+      }),
+    },
+    '/api/chat/uploads/{id}': {
+      get: op('The bytes of an upload, to members of its room', {
+        ...secured,
+        description:
+          'Content-Type is the detected type; images inline, everything else Content-Disposition: attachment (RFC 6266 file name); ' +
+          "X-Content-Type-Options: nosniff and Content-Security-Policy: default-src 'none'; sandbox.",
+        parameters: [idParam],
+        responses: { 200: { description: 'the file', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } }, ...errors(400, 401, 403, 404) },
+      }),
+    },
+    '/api/chat/uploads/{id}/thumbnail': {
+      get: op('A WebP thumbnail (at most 320×320) of an image upload; 404 for other files', {
         ...secured,
         parameters: [idParam],
-        requestBody: body(S.SendBody),
         responses: {
-          201: { description: 'stored', ...content(ref('Message')) },
-          200: { description: 'this clientId was sent before: the stored message', ...content(ref('Message')) },
-          ...errors(400, 401, 403, 404, 409, 413, 429, 503),
+          200: { description: 'the thumbnail', content: { 'image/webp': { schema: { type: 'string', format: 'binary' } } } },
+          ...errors(400, 401, 403, 404),
         },
       }),
     },

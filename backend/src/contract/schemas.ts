@@ -24,6 +24,8 @@ export const LIMITS = {
   reactionUserIds: 50,
   /** UTF-16 units of one emoji (the longest ZWJ and tag sequences are far below). */
   emojiLength: 64,
+  /** Uploads one message may carry. */
+  attachments: 10,
 } as const;
 
 const uuid = z.uuid({ message: 'must be a UUID' });
@@ -103,7 +105,18 @@ export const HistoryQuery = z.strictObject({
   after: seqQuery.optional(),
   limit: digits(z.number().int().min(LIMITS.pageSize.min).max(LIMITS.pageSize.max)).default(LIMITS.pageSize.default),
 });
-export const SendBody = z.strictObject({ body: messageBody, clientId, threadId: uuid.optional() });
+/** Message text on send: may be empty when the message carries at least one attachment. */
+const sendText = text().trim().max(LIMITS.body.max).default('');
+const attachmentIds = z
+  .array(uuid)
+  .max(LIMITS.attachments, `at most ${LIMITS.attachments} attachments`)
+  .refine((ids) => new Set(ids).size === ids.length, 'must not name an upload twice')
+  .optional();
+const textOrAttachments = (v: { body: string; attachments?: string[] }, ctx: z.RefinementCtx) => {
+  if (v.body.length === 0 && !v.attachments?.length)
+    ctx.addIssue({ code: 'custom', path: ['body'], message: 'must not be empty (unless the message has attachments)' });
+};
+export const SendBody = z.strictObject({ body: sendText, clientId, threadId: uuid.optional(), attachments: attachmentIds }).superRefine(textOrAttachments);
 export const ThreadQuery = z.strictObject({
   after: seqQuery.optional(),
   limit: digits(z.number().int().min(LIMITS.pageSize.min).max(LIMITS.pageSize.max)).default(LIMITS.pageSize.default),
@@ -121,7 +134,9 @@ export const EditBody = z.strictObject({ body: messageBody });
 export const ReadBody = z.strictObject({ seq });
 export const IdParam = uuid;
 
-export const SendPayload = z.strictObject({ roomId: uuid, body: messageBody, clientId, threadId: uuid.optional() });
+export const SendPayload = z
+  .strictObject({ roomId: uuid, body: sendText, clientId, threadId: uuid.optional(), attachments: attachmentIds })
+  .superRefine(textOrAttachments);
 export const TypingPayload = z.strictObject({ roomId: uuid, typing: z.boolean() });
 export const ReadPayload = z.strictObject({ roomId: uuid, seq });
 export const AuthRefreshPayload = z.strictObject({ token: text().min(1).max(4096) });

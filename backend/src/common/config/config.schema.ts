@@ -80,6 +80,32 @@ const reads = {
   READ_RATE_LIMIT: int(1, 1_000_000).default(100),
 };
 
+/** Files in messages (docs/backend.md, "Uploads"). */
+const uploads = {
+  /** Where the bytes go: PostgreSQL (chat.upload_chunks) or an S3-compatible bucket. */
+  UPLOAD_STORAGE: z.enum(['postgres', 's3']).default('postgres'),
+  /** Largest file accepted, in bytes (25 MiB); the gateway's client_max_body_size is set from the same value. */
+  UPLOAD_MAX_BYTES: int(1024, 1_073_741_824).default(26_214_400),
+  /** Uploads being received at once by this process; one more is answered 503 with Retry-After. */
+  UPLOAD_CONCURRENCY: int(1, 1000).default(8),
+  /** Seconds an upload may stay unattached to any message before the sweep removes it. */
+  UPLOAD_ORPHAN_AGE: int(1, 31_536_000).default(86_400),
+  /** How often each replica sweeps (orphans, files of deleted messages); 0 never. */
+  UPLOAD_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(600_000),
+  S3_BUCKET: z.string().min(3).max(63).optional(),
+  /** Empty: AWS itself; else the S3-compatible server's URL (MinIO, Ceph, SeaweedFS, GCS interop...). */
+  S3_ENDPOINT: z.union([z.literal(''), z.string().url()]).default(''),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Bucket in the path rather than the host name, as most self-hosted servers need. */
+  S3_FORCE_PATH_STYLE: bool.default(false),
+};
+
+// S3 needs a bucket; credentials come from the SDK's standard chain (AWS_ACCESS_KEY_ID... or a role).
+const bucketForS3: [(c: { UPLOAD_STORAGE: string; S3_BUCKET?: string }) => boolean, { message: string; path: string[] }] = [
+  (c) => c.UPLOAD_STORAGE !== 's3' || Boolean(c.S3_BUCKET),
+  { message: 'is required when UPLOAD_STORAGE=s3', path: ['S3_BUCKET'] },
+];
+
 const chat = {
   ...reads,
   /** `sync` calls one user may make per 10 seconds. */
@@ -98,6 +124,7 @@ const chat = {
   SOCKET_REAUTH_GRACE_MS: int(0, 300_000).default(10_000),
   /** Bytes queued for one socket whose client does not read, before the connection is cut. */
   SOCKET_MAX_QUEUED_BYTES: int(65_536, 268_435_456).default(2_097_152),
+  ...uploads,
 };
 
 const allInOne = {
@@ -121,7 +148,10 @@ export const configSchemas = {
     .refine(needsKey, { message: 'JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required', path: ['JWT_PRIVATE_KEY'] })
     .refine(...headersWithinRequest),
   users: z.object({ ...common, ...verify, ...reads }).refine(...headersWithinRequest),
-  chat: z.object({ ...common, ...verify, ...chat }).refine(...headersWithinRequest),
+  chat: z
+    .object({ ...common, ...verify, ...chat })
+    .refine(...headersWithinRequest)
+    .refine(...bucketForS3),
   all: z
     .object({
       ...common,
@@ -133,7 +163,8 @@ export const configSchemas = {
       MIGRATE_ON_START: bool.default(true),
       NODE_ENV: common.NODE_ENV.default('development'),
     })
-    .refine(...headersWithinRequest),
+    .refine(...headersWithinRequest)
+    .refine(...bucketForS3),
   migrate: z.object({
     DATABASE_URL: common.DATABASE_URL,
     DATABASE_PASSWORD: common.DATABASE_PASSWORD,

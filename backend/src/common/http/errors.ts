@@ -46,3 +46,19 @@ export class PayloadTooLarge extends HttpException {
     super({ statusCode: 413, error: 'Payload Too Large', message, details }, HttpStatus.PAYLOAD_TOO_LARGE);
   }
 }
+
+export class UnsupportedType extends HttpException {
+  constructor(message: string) {
+    super({ statusCode: 415, error: 'Unsupported Media Type', message }, HttpStatus.UNSUPPORTED_MEDIA_TYPE);
+  }
+}
+
+/** This process is at its capacity for this kind of work; try again after `retryAfterSeconds`. */
+export class Busy extends HttpException {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = 'Too busy, try again shortly',
+  ) {
+    super({ statusCode: 503, error: 'Service Unavailable', message }, HttpStatus.SERVICE_UNAVAILABLE);
+  }
+}

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { RateLimited } from './errors.js';
+import { Busy, RateLimited } from './errors.js';
 
 const reason: Record<number, string> = {
   400: 'Bad Request',
@@ -25,7 +25,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw exception;
     const res = host.switchToHttp().getResponse<Response>();
     const { status, body } = this.describe(exception);
-    if (exception instanceof RateLimited) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    if (exception instanceof RateLimited || exception instanceof Busy) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     if (status >= 500) this.log.error({ msg: 'unhandled error', err: String(exception), stack: (exception as Error)?.stack });
     if (!res.headersSent) res.status(status).json(body);
   }
