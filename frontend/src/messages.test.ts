@@ -18,6 +18,7 @@ import {
 const msg = (seq: number, extra: Partial<Message> = {}): Message => ({
   id: `id-${seq}`,
   roomId: 'r',
+  attachments: [],
   seq,
   senderId: 'u1',
   senderName: 'Ann',

@@ -28,6 +28,7 @@ export function pendingMessage(p: {
     editedAt: null,
     deleted: false,
     mentions: [],
+    attachments: [],
     threadId: p.threadId ?? null,
     replyCount: 0,
     lastReplyAt: null,

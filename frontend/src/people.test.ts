@@ -16,6 +16,7 @@ const at = (min: number) => new Date(Date.UTC(2026, 0, 1, 12, min)).toISOString(
 const msg = (seq: number, senderId: string, min: number): Message => ({
   id: `m${seq}`,
   roomId: 'r',
+  attachments: [],
   seq,
   senderId,
   senderName: senderId,
