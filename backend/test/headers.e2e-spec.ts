@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { FILE_CSP } from '../src/chat/uploads/uploads.controller.js';
 import type { Service } from '../src/common/app.js';
 import { start } from './harness.js';
 
@@ -52,7 +53,12 @@ describe('security headers on every answer', () => {
     const reference = await headersOf('/health/live');
     const template = await readFile(fileURLToPath(new URL('../../docker/nginx/chat.conf.template', import.meta.url)), 'utf8');
     const added = Object.fromEntries([...template.matchAll(/^\s*add_header\s+([\w-]+)\s+"([^"]*)"\s+always;/gm)].map((m) => [m[1].toLowerCase(), m[2]]));
+    // The CSP comes from a map: the backend's by default, the sandboxing one of served files for uploads.
+    expect(template).toMatch(/^\s*add_header Content-Security-Policy \$gateway_csp always;/m);
+    const csp = /map \$uri \$gateway_csp \{([^}]*)\}/.exec(template)![1];
+    added['content-security-policy'] = /^\s*default "([^"]*)";/m.exec(csp)![1];
     expect(added).toEqual(reference.headers);
+    expect(/^\s*~\^\/api\/chat\/uploads\/ "([^"]*)";/m.exec(csp)![1]).toBe(FILE_CSP);
     const hidden = [...template.matchAll(/^\s*proxy_hide_header\s+([\w-]+);/gm)].map((m) => m[1].toLowerCase());
     expect(hidden.sort()).toEqual([...SECURITY].sort());
     // A location with an add_header of its own would drop the inherited ones there.

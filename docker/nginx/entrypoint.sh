@@ -14,6 +14,12 @@ export RESOLVER
 # Worker processes: a number, never `auto` (one per node core); the chart sizes memory from it.
 WORKER_PROCESSES=${WORKER_PROCESSES:-2}
 export WORKER_PROCESSES
-envsubst '${AUTH_UPSTREAM} ${USERS_UPSTREAM} ${CHAT_UPSTREAM} ${LISTEN_PORT} ${RESOLVER} ${WORKER_PROCESSES}' \
+# Uploads: the chat service's UPLOAD_MAX_BYTES (the chart sets both from global.uploads.maxBytes);
+# the body may be that plus 64 KiB of multipart framing, as the service allows.
+UPLOAD_MAX_BYTES=${UPLOAD_MAX_BYTES:-26214400}
+case "$UPLOAD_MAX_BYTES" in '' | *[!0-9]*) echo "UPLOAD_MAX_BYTES must be a number of bytes" >&2; exit 1 ;; esac
+UPLOAD_BODY_MAX=$((UPLOAD_MAX_BYTES + 65536))
+export UPLOAD_MAX_BYTES UPLOAD_BODY_MAX
+envsubst '${AUTH_UPSTREAM} ${USERS_UPSTREAM} ${CHAT_UPSTREAM} ${LISTEN_PORT} ${RESOLVER} ${WORKER_PROCESSES} ${UPLOAD_MAX_BYTES} ${UPLOAD_BODY_MAX}' \
   < /etc/chat/chat.conf.template > /tmp/nginx/nginx.conf
 exec nginx -c /tmp/nginx/nginx.conf -g 'daemon off;'

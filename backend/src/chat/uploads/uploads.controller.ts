@@ -9,8 +9,8 @@ import { type Served, UploadsService } from './uploads.service.js';
 
 const Id = (name = 'id') => Param(name, new ParseUUIDPipe({ exceptionFactory: badUuid }));
 
-/** Served files may be opened directly: nothing in them runs, nothing is sniffed into HTML. */
-const FILE_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
+/** Served files may be opened directly: nothing in them runs (the gateway sends the same: docker/nginx). */
+export const FILE_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
 
 @Controller('api/chat')
 export class UploadsController {

@@ -98,6 +98,9 @@ const uploads = {
   S3_REGION: z.string().min(1).default('us-east-1'),
   /** Bucket in the path rather than the host name, as most self-hosted servers need. */
   S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Read by the AWS SDK itself (listed so they are known); unset: its other sources (workload identity...). */
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
 };
 
 // S3 needs a bucket; credentials come from the SDK's standard chain (AWS_ACCESS_KEY_ID... or a role).

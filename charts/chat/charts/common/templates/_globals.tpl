@@ -21,6 +21,8 @@ compatibility:
 clusterDomain: cluster.local
 gitops: false
 trustProxy: 1
+uploads:
+  maxBytes: 26214400
 jwt:
   issuer: chat-auth
   audience: chat
