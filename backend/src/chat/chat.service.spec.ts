@@ -11,6 +11,7 @@ import { RateLimiter } from '../common/ratelimit/rate-limiter.js';
 import { ChatService } from './chat.service.js';
 import { PresenceService } from './presence.service.js';
 import { RealtimeService } from './realtime.service.js';
+import { UploadsService } from './uploads/uploads.service.js';
 
 // Unit tests: the DataSource is a mock, scripted per query, so the decision logic is tested
 // without a database. The e2e suites cover the same paths against real PostgreSQL.
@@ -44,6 +45,8 @@ async function build(answers: Array<unknown[]>) {
       { provide: getDataSourceToken(), useValue: db },
       { provide: APP_CONFIG, useValue: { SEND_RATE_LIMIT: 2 } },
       { provide: REDIS, useValue: null },
+      // Never reached here: sends with attachments are covered by test/uploads.e2e-spec.ts.
+      { provide: UploadsService, useValue: {} },
     ],
   }).compile();
   return { svc: moduleRef.get(ChatService), query, transaction };
