@@ -14,6 +14,7 @@ import { KEY_ID, PASSWORD, freshDatabase, mint, seedGroup, seedPoster, signingKe
 import { report } from './lib/report.mjs';
 import { runB3, runArgon } from './lib/baselines.mjs';
 import { runSearch, searchMarkdown } from './lib/search.mjs';
+import { runUploads, startS3 } from './lib/uploads.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
@@ -441,6 +442,30 @@ if (wants('logins')) {
 if (wants('b3')) {
   results.b3 = await runB3(db, { ms: P.b3Ms, connections: 10, batch: BATCH });
   log(`B3 PostgreSQL alone: single-row ${results.b3.single.perSec} rows/s, ${BATCH}-row ${results.b3.multi.perSec} rows/s`);
+}
+
+// ---- uploads: MB/s and heap per upload in flight, PostgreSQL chunks and S3 (s3rver) -----------
+if (wants('uploads')) {
+  const shape = quick ? { count: 4, sizeMB: 2, concurrency: 2 } : { count: 16, sizeMB: 25, concurrency: 4 };
+  for (const backend of ['postgres', 's3']) {
+    let s3;
+    let server;
+    try {
+      s3 = backend === 's3' ? await startS3() : undefined;
+      server = await systems.chat.start(4105, { ...(s3?.env ?? {}), UPLOAD_CONCURRENCY: String(shape.concurrency), HTTP_REQUEST_TIMEOUT_MS: '300000' });
+      const r = await runUploads(server, shape);
+      (bySystem('chat').uploads ??= {})[backend] = r;
+      if (!r.complete) problems.push(`uploads on ${backend}: downloads incomplete`);
+      log(
+        `uploads on ${backend}: ${r.uploadMBps} MB/s up, ${r.downloadMBps} MB/s down, heap +${r.heapPerUploadMB} MB per upload in flight (${r.count} × ${r.sizeMB} MB, ${r.concurrency} at a time)`,
+      );
+    } catch (e) {
+      problems.push(`uploads on ${backend}: ${e.message}`);
+    } finally {
+      await server?.stop();
+      await s3?.stop();
+    }
+  }
 }
 
 // ---- start-up: process start to ready -----------------------------------------------------

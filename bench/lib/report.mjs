@@ -97,6 +97,25 @@ export function report(r, systems) {
     );
     row('  … event-loop lag p99 ms during the burst (idle)', `${chat.logins.lagP99Ms} (${chat.logins.idleLagP99Ms})`, undefined, '', '', undefined);
   });
+  for (const [backend, u] of Object.entries(chat.uploads ?? {})) {
+    row(
+      `Uploads on ${backend}: MB/s up (${u.count} × ${u.sizeMB} MB, ${u.concurrency} at a time; down ${u.downloadMBps} MB/s)`,
+      u.uploadMBps,
+      undefined,
+      '',
+      '',
+      undefined,
+    );
+    row(
+      // Streamed: an upload in flight holds a chunk or an S3 part, never its file (quick mode files are too small to tell).
+      `  … heap (RSS) growth per upload in flight, MB`,
+      `${u.heapPerUploadMB} (${u.rssPerUploadMB})`,
+      undefined,
+      '',
+      r.quick ? '' : `heap < ${u.sizeMB / 2} MB`,
+      r.quick ? undefined : u.heapPerUploadMB < u.sizeMB / 2,
+    );
+  }
   when(chat.startup && b1.startup, () => row('Process start to ready, ms (median)', chat.startup.medianMs, b1.startup.medianMs, 'B1', '', undefined));
 
   const scen = Object.values(s).flatMap((x) =>
