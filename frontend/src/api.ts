@@ -19,6 +19,13 @@ export class ApiError extends Error {
   }
 }
 
+/** An upload the user cancelled. */
+export class Cancelled extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
 type Listener = () => void;
 
 /**
@@ -86,6 +93,73 @@ export class Session {
       if (!(e instanceof ApiError) || e.status !== 401 || !(await this.refresh())) throw e;
       return request<T>(method, path, { body, token: this.accessToken! });
     }
+  }
+
+  /** An authenticated GET of bytes (an upload, a thumbnail): `<img src>` cannot send the token, so the caller makes a blob: URL. */
+  async blob(path: string): Promise<Blob> {
+    const get = async () => {
+      const res = await fetch(path, { headers: { authorization: `Bearer ${this.accessToken}` } }).catch(() => {
+        throw new ApiError(0, undefined);
+      });
+      if (!res.ok) throw new ApiError(res.status, undefined);
+      return res.blob();
+    };
+    if (!this.accessToken && !(await this.refresh())) throw new ApiError(401, undefined);
+    try {
+      return await get();
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401 || !(await this.refresh())) throw e;
+      return get();
+    }
+  }
+
+  /**
+   * Uploads one file (multipart, field `file`) with progress; `abort` cancels it (the promise
+   * then rejects with `Cancelled`). A 401 refreshes the token and sends the file once more.
+   */
+  upload<T>(path: string, file: Blob, onProgress: (loaded: number) => void): { done: Promise<T>; abort: () => void } {
+    let xhr: XMLHttpRequest | undefined;
+    let aborted = false;
+    const once = () =>
+      new Promise<T>((resolve, reject) => {
+        if (aborted) return reject(new Cancelled());
+        const x = (xhr = new XMLHttpRequest());
+        x.open('POST', path);
+        x.setRequestHeader('authorization', `Bearer ${this.accessToken}`);
+        x.upload.onprogress = (e) => onProgress(e.loaded);
+        x.onabort = () => reject(new Cancelled());
+        x.onerror = () => reject(new ApiError(0, { statusCode: 0, error: 'Network Error', message: 'The server cannot be reached' }));
+        x.onload = () => {
+          let data: unknown;
+          try {
+            data = x.responseText ? JSON.parse(x.responseText) : undefined;
+          } catch {
+            data = undefined;
+          }
+          if (x.status >= 200 && x.status < 300) resolve(data as T);
+          else reject(new ApiError(x.status, data as ErrorBody | undefined));
+        };
+        const form = new FormData();
+        form.append('file', file);
+        x.send(form);
+      });
+    const done = (async () => {
+      if (!this.accessToken && !(await this.refresh())) throw new ApiError(401, undefined);
+      try {
+        return await once();
+      } catch (e) {
+        if (aborted || !(e instanceof ApiError) || e.status !== 401 || !(await this.refresh())) throw e;
+        onProgress(0);
+        return once();
+      }
+    })();
+    return {
+      done,
+      abort: () => {
+        aborted = true;
+        xhr?.abort();
+      },
+    };
   }
 
   private adopt(r: BrowserAuthResult) {

@@ -2,6 +2,7 @@ import type { Member, Message, Room, SearchResult, UserSummary } from '@contract
 import { Fragment } from 'preact';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
+import { composerKey, filesOf, fitBox, formatSize, isImage, percent, type Upload } from './files';
 import { useSubscription } from './hooks';
 import { markdownTree, toVNodes } from './markdown';
 import { highlightParts, lineSeq, reactedBy, timeline, type ChatMessage } from './messages';
@@ -415,6 +416,9 @@ function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; o
   };
 
   const toggle = (s: Side) => setSide(side === s ? 'none' : s);
+  // Files dragged onto the room attach to its composer.
+  const [dropping, setDropping] = useState(false);
+  const carriesFiles = (e: DragEvent) => Boolean(e.dataTransfer?.types.includes('Files'));
   let prev: ChatMessage | undefined;
   return (
     <main class="conversation" aria-labelledby="room-title" data-testid="conversation">
@@ -442,7 +446,31 @@ function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; o
         </button>
       </header>
       <div class={`room-body ${side !== 'none' ? 'with-side' : ''}`}>
-        <div class="thread">
+        <div
+          class={`thread ${dropping ? 'dropping' : ''}`}
+          onDragOver={(e) => {
+            if (!carriesFiles(e)) return;
+            e.preventDefault();
+            e.dataTransfer!.dropEffect = 'copy';
+            setDropping(true);
+          }}
+          onDragLeave={(e) => {
+            if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDropping(false);
+          }}
+          onDrop={(e) => {
+            setDropping(false);
+            const files = filesOf(e.dataTransfer);
+            if (!files.length) return;
+            e.preventDefault();
+            store.attach(composerKey(room.id), room.id, files);
+          }}
+          data-testid="drop-zone"
+        >
+          {dropping && (
+            <p class="drop-hint" aria-hidden="true">
+              Drop files to attach them
+            </p>
+          )}
           {lineAt !== undefined && lineHidden && (
             <button class="jump" onClick={jump} data-testid="jump-unread">
               Jump to first unread ↑
@@ -808,6 +836,7 @@ function MessageView({
           <Body text={m.body} me={store.me.username} />
         </div>
       )}
+      {!m.deleted && m.attachments && m.attachments.length > 0 && <AttachmentList store={store} uploads={m.attachments} />}
       {m.failed && (
         <button class="link" onClick={() => store.retry(m.roomId, m.clientId)} data-testid="retry">
           Not sent — retry
@@ -903,11 +932,17 @@ function Composer({ store, room, threadId }: { store: ChatStore; room: Room; thr
     setText(r.text);
     setQuery(null);
   };
+  const key = composerKey(room.id, threadId);
+  const files = store.attachmentsOf(key);
+  const uploading = files.files.some((f) => f.state === 'uploading');
+  const [waiting, setWaiting] = useState(false);
+  const picker = useRef<HTMLInputElement>(null);
   const send = () => {
-    if (!text.trim()) return;
-    store.send(room.id, text, threadId);
+    if (uploading) return setWaiting(true);
+    if (!store.send(room.id, text, threadId)) return;
     setText('');
     setQuery(null);
+    setWaiting(false);
   };
   return (
     <form
@@ -917,6 +952,7 @@ function Composer({ store, room, threadId }: { store: ChatStore; room: Room; thr
         send();
       }}
     >
+      <PendingFiles store={store} composer={key} waiting={waiting && uploading} />
       <span class="sr-only" role="status">
         {open ? `${options.length} ${options.length === 1 ? 'person' : 'people'} to mention, use the arrow keys and Enter` : ''}
       </span>
@@ -957,6 +993,13 @@ function Composer({ store, room, threadId }: { store: ChatStore; room: Room; thr
         }}
         onClick={(e) => update(e.currentTarget.value, e.currentTarget.selectionStart)}
         onBlur={() => setQuery(null)}
+        onPaste={(e) => {
+          // Pasted images and files attach; pasted text goes in as usual.
+          const pasted = filesOf(e.clipboardData);
+          if (!pasted.length) return;
+          e.preventDefault();
+          store.attach(key, room.id, pasted);
+        }}
         onKeyDown={(e) => {
           if (open) {
             if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
@@ -985,10 +1028,231 @@ function Composer({ store, room, threadId }: { store: ChatStore; room: Room; thr
         data-testid={threadId ? 'thread-composer' : 'composer'}
         aria-label={threadId ? 'Reply in thread' : 'Message'}
       />
+      <input
+        ref={picker}
+        type="file"
+        multiple
+        hidden
+        onChange={(e) => {
+          const chosen = [...(e.currentTarget.files ?? [])];
+          e.currentTarget.value = '';
+          if (chosen.length) store.attach(key, room.id, chosen);
+        }}
+        data-testid={threadId ? 'thread-file-input' : 'file-input'}
+      />
+      <button
+        type="button"
+        class="attach"
+        onClick={() => picker.current?.click()}
+        aria-label="Attach files"
+        data-testid={threadId ? 'thread-attach' : 'attach'}
+      >
+        <span aria-hidden="true">📎</span>
+      </button>
       <button class="primary" type="submit" data-testid={threadId ? 'thread-send' : 'send'}>
         Send
       </button>
     </form>
+  );
+}
+
+/** The composer's attachments: a chip per file with its size and progress, and a button that cancels or removes it. */
+function PendingFiles({ store, composer, waiting }: { store: ChatStore; composer: string; waiting: boolean }) {
+  const { files, problems } = store.attachmentsOf(composer);
+  return (
+    <>
+      {/* Always in the page, so a screen reader hears what is added to it. */}
+      <div class="file-problems" role="alert" data-testid="file-problems">
+        {problems.map((p, i) => (
+          <p key={i} class="field-error" data-testid="file-problem">
+            {p}
+          </p>
+        ))}
+        {problems.length > 0 && (
+          <button type="button" class="link" onClick={() => store.dismissFileProblems(composer)}>
+            Dismiss
+          </button>
+        )}
+      </div>
+      {waiting && (
+        <p class="muted small" role="status" data-testid="uploads-waiting">
+          Wait until the files have uploaded, then send.
+        </p>
+      )}
+      {files.length > 0 && (
+        <ul class="pending-files" aria-label="Attached files" data-testid="pending-files">
+          {files.map((f) => (
+            <li key={f.key} class="file-chip" data-testid="pending-file" data-state={f.state} data-name={f.name}>
+              <span class="file-name">{f.name}</span>
+              <span class="muted small">{formatSize(f.size)}</span>
+              {f.state === 'uploading' ? (
+                <progress max={100} value={percent(f)} aria-label={`Uploading ${f.name}`} data-testid="upload-progress" />
+              ) : (
+                <span class="sr-only">uploaded</span>
+              )}
+              <button
+                type="button"
+                class="link"
+                onClick={() => store.detach(composer, f.key)}
+                aria-label={f.state === 'uploading' ? `Cancel the upload of ${f.name}` : `Remove ${f.name}`}
+                data-testid="remove-file"
+              >
+                <span aria-hidden="true">✕</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+/** A blob: URL for an upload's bytes (fetched with the token, which `<img src>` cannot send); revoked when unused. */
+function useBlobUrl(store: ChatStore, uploadId: string, thumbnail: boolean): { url: string | null; failed: boolean } {
+  const [state, setState] = useState<{ url: string | null; failed: boolean }>({ url: null, failed: false });
+  useEffect(() => {
+    let url: string | null = null;
+    let live = true;
+    store.fileBlob(uploadId, thumbnail).then(
+      (b) => {
+        if (!live) return;
+        url = URL.createObjectURL(b);
+        setState({ url, failed: false });
+      },
+      () => live && setState({ url: null, failed: true }),
+    );
+    return () => {
+      live = false;
+      if (url) URL.revokeObjectURL(url);
+    };
+  }, [uploadId, thumbnail]);
+  return state;
+}
+
+/** A message's files: images as thumbnails that open full size, anything else as a card with a download link. */
+function AttachmentList({ store, uploads }: { store: ChatStore; uploads: Upload[] }) {
+  const [viewing, setViewing] = useState<Upload | null>(null);
+  return (
+    <ul class="attachments" aria-label="Attached files" data-testid="attachments">
+      {uploads.map((u) =>
+        isImage(u) ? (
+          <li key={u.id}>
+            <button class="thumb" onClick={() => setViewing(u)} aria-label={`Open ${u.name} full size`} data-testid="attachment-image" data-name={u.name}>
+              <Thumbnail store={store} upload={u} />
+            </button>
+          </li>
+        ) : (
+          <li key={u.id} class="file-card" data-testid="attachment-file" data-name={u.name}>
+            <span class="file-icon" aria-hidden="true">
+              📄
+            </span>
+            <span class="file-name">{u.name}</span>
+            <span class="muted small" data-testid="attachment-size">
+              {formatSize(u.size)}
+            </span>
+            <DownloadLink store={store} upload={u} />
+          </li>
+        ),
+      )}
+      {viewing && <ImageViewer store={store} upload={viewing} close={() => setViewing(null)} />}
+    </ul>
+  );
+}
+
+function Thumbnail({ store, upload }: { store: ChatStore; upload: Upload }) {
+  const { url, failed } = useBlobUrl(store, upload.id, true);
+  const box = fitBox(upload.width, upload.height);
+  if (failed) return <span class="thumb-missing">{upload.name} (not available)</span>;
+  // The box is set before the bytes arrive, so the timeline does not jump.
+  return url ? (
+    <img src={url} alt={upload.name} width={box.width} height={box.height} data-testid="thumbnail" />
+  ) : (
+    <span class="thumb-loading" data-width={box.width} data-height={box.height}>
+      <svg width={box.width} height={box.height} aria-hidden="true" />
+      <span class="sr-only">Loading {upload.name}</span>
+    </span>
+  );
+}
+
+/** A link to the file; the click fetches it with the token and saves it under its name. */
+function DownloadLink({ store, upload, label = 'Download' }: { store: ChatStore; upload: Upload; label?: string }) {
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <>
+      <a
+        href={`/api/chat/uploads/${upload.id}`}
+        download={upload.name}
+        aria-label={`${label} ${upload.name}`}
+        onClick={(e) => {
+          e.preventDefault();
+          setError(null);
+          store.fileBlob(upload.id).then(
+            (b) => {
+              const url = URL.createObjectURL(b);
+              const a = document.createElement('a');
+              a.href = url;
+              a.download = upload.name;
+              a.click();
+              // Later, not at once: the browser reads the blob after the click returns.
+              setTimeout(() => URL.revokeObjectURL(url), 60_000);
+            },
+            (err) => setError(plain(err)),
+          );
+        }}
+        data-testid="download"
+      >
+        {label}
+      </a>
+      {error && (
+        <span class="field-error" role="alert">
+          {error}
+        </span>
+      )}
+    </>
+  );
+}
+
+/** An image full size in a modal dialog; Escape, the close button or a click beside the image closes it. */
+function ImageViewer({ store, upload, close }: { store: ChatStore; upload: Upload; close: () => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const { url, failed } = useBlobUrl(store, upload.id, false);
+  useEffect(() => {
+    const d = ref.current!;
+    d.showModal();
+    return () => d.open && d.close();
+  }, []);
+  const titleId = `viewer-${upload.id}`;
+  return (
+    <dialog
+      ref={ref}
+      class="viewer"
+      aria-labelledby={titleId}
+      onClose={close}
+      onClick={(e) => {
+        if (e.target === e.currentTarget) close();
+      }}
+      // The dialog handles Escape itself; a side panel around it must not close too.
+      onKeyDown={(e) => e.key === 'Escape' && e.stopPropagation()}
+      data-testid="image-viewer"
+    >
+      <div class="viewer-head">
+        <h2 id={titleId} class="file-name">
+          {upload.name}
+        </h2>
+        <span class="muted small">{formatSize(upload.size)}</span>
+        <DownloadLink store={store} upload={upload} />
+        <button onClick={close} aria-label="Close the image" data-testid="viewer-close">
+          ✕
+        </button>
+      </div>
+      {failed ? (
+        <p class="notice">The image could not be loaded.</p>
+      ) : url ? (
+        <img src={url} alt={upload.name} width={upload.width} height={upload.height} data-testid="full-image" />
+      ) : (
+        <p class="muted">Loading…</p>
+      )}
+    </dialog>
   );
 }
 

@@ -1,9 +1,11 @@
 import type { Message, Reaction } from '@contract/events';
+import type { Upload } from './files';
 
 /** A message as the client holds it: confirmed by the server, or still pending its ack. */
 export interface ChatMessage extends Message {
   pending?: boolean;
   failed?: boolean;
+  attachments?: Upload[];
 }
 
 /** A message typed here, shown at once, before the server has stored it. */
@@ -14,6 +16,7 @@ export function pendingMessage(p: {
   senderId: string;
   senderName: string;
   threadId?: string;
+  attachments?: Upload[];
   now?: Date;
 }): ChatMessage {
   return {
@@ -34,7 +37,19 @@ export function pendingMessage(p: {
     lastReplyAt: null,
     reactions: [],
     change: 0,
+    attachments: p.attachments ?? [],
     pending: true,
+  };
+}
+
+/** What `message:send` carries for a message: the same on every retry (same clientId, same upload ids), so it is stored once. */
+export function sendPayload(m: ChatMessage) {
+  return {
+    roomId: m.roomId,
+    body: m.body,
+    clientId: m.clientId,
+    ...(m.threadId ? { threadId: m.threadId } : {}),
+    ...(m.attachments?.length ? { attachments: m.attachments.map((a) => a.id) } : {}),
   };
 }
 

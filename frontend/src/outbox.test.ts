@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Ack, Message } from '@contract/events';
-import { pendingMessage, type ChatMessage } from './messages';
+import { pendingMessage, sendPayload, type ChatMessage } from './messages';
 import { Outbox } from './outbox';
 
 const typed = (n: number, roomId = 'r') => pendingMessage({ roomId, body: `m${n}`, clientId: `c${n}`, senderId: 'u', senderName: 'Ann' });
@@ -75,5 +75,46 @@ describe('Outbox: per-sender order', () => {
     // A second reconnect before the first catch-up finished queues them again: no duplicates.
     await Promise.all(list.map((m) => h.box.enqueue(m)));
     expect(h.stored).toEqual(['m1', 'm2', 'm3']);
+  });
+});
+
+describe('Outbox: attachments', () => {
+  test('a message with files keeps them through retries (same clientId, same upload ids) and is stored once', async () => {
+    const files = [
+      { id: 'u1', name: 'a.png', size: 3, contentType: 'image/png', width: 1, height: 1 },
+      { id: 'u2', name: 'b.txt', size: 4, contentType: 'text/plain' },
+    ];
+    const m = pendingMessage({ roomId: 'r', body: '', clientId: 'c1', senderId: 'u', senderName: 'Ann', attachments: files });
+    const payloads: unknown[] = [];
+    const stored = new Map<string, unknown>();
+    let answers = 0;
+    const box = new Outbox({
+      send: async (x) => {
+        const p = sendPayload(x);
+        payloads.push(p);
+        answers++;
+        // First no answer at all (stored, ack lost), then rate limited, then accepted.
+        if (answers === 1) {
+          stored.set(p.clientId, p);
+          throw new Error('timeout');
+        }
+        if (answers === 2) return { ok: false, error: { code: 'rate_limited', message: 'slow down' } };
+        if (!stored.has(p.clientId)) stored.set(p.clientId, p);
+        return { ok: true, message: { ...x, seq: 1, id: 'm1' } };
+      },
+      connected: () => true,
+      stillPending: () => true,
+      delivered: () => undefined,
+      failed: () => undefined,
+      wait: async () => undefined,
+    });
+    await box.enqueue(m);
+    expect(payloads).toHaveLength(3);
+    for (const p of payloads) expect(p).toEqual({ roomId: 'r', body: '', clientId: 'c1', attachments: ['u1', 'u2'] });
+    expect(stored.size).toBe(1);
+  });
+
+  test('a message without files sends no attachments field', () => {
+    expect(sendPayload(typed(1))).toEqual({ roomId: 'r', body: 'm1', clientId: 'c1' });
   });
 });

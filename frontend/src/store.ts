@@ -14,8 +14,9 @@ import type {
   User,
   UserSummary,
 } from '@contract/events';
-import { Session } from './api';
-import { addPending, firstSeq, lastSeq, markFailed, markPending, merge, pendingMessage, unsent, type ChatMessage } from './messages';
+import { ApiError, Cancelled, Session } from './api';
+import { addFiles, composerKey, noAttachments, progressed, ready, refused, removed, uploaded, uploadProblem, type Attachments, type Upload } from './files';
+import { addPending, firstSeq, lastSeq, markFailed, markPending, merge, pendingMessage, sendPayload, unsent, type ChatMessage } from './messages';
 import { Outbox } from './outbox';
 import { firstUnreadSeq, upsertMember } from './people';
 
@@ -87,13 +88,7 @@ export class ChatStore {
   private unwatchSession?: () => void;
   /** Sends one message at a time per room, in the order typed (see outbox.ts). */
   private readonly outbox = new Outbox({
-    send: (m) =>
-      this.socket!.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', {
-        roomId: m.roomId,
-        body: m.body,
-        clientId: m.clientId,
-        ...(m.threadId ? { threadId: m.threadId } : {}),
-      }),
+    send: (m) => this.socket!.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', sendPayload(m)),
     connected: () => Boolean(this.socket?.connected),
     stillPending: (m) => (this.messages.get(m.roomId) ?? []).some((x) => x.clientId === m.clientId && x.pending),
     delivered: (message) => this.receive([message]),
@@ -101,6 +96,11 @@ export class ChatStore {
     wait: (ms) => new Promise((r) => setTimeout(r, ms)),
   });
   private typingSentAt = 0;
+  /** Files attached to each composer (key: room id, or room id and thread id), and their uploads in flight. */
+  attachments = new Map<string, Attachments>();
+  private readonly uploads = new Map<string, () => void>();
+  /** The server's upload size limit, when it says (else a 413 tells). */
+  maxUploadBytes: number | null = null;
 
   constructor(readonly session: Session) {}
 
@@ -641,16 +641,81 @@ export class ChatStore {
 
   // ---- messages -------------------------------------------------------------------------
 
-  /** Sends to the room, or as a reply in the thread of `threadId`. */
-  send(roomId: string, body: string, threadId?: string) {
+  // ---- files ----------------------------------------------------------------------------
+
+  attachmentsOf(key: string): Attachments {
+    return this.attachments.get(key) ?? noAttachments;
+  }
+
+  private setAttachments(key: string, fn: (a: Attachments) => Attachments) {
+    this.attachments.set(key, fn(this.attachmentsOf(key)));
+    this.changed();
+  }
+
+  /** Starts uploading files to the room for the composer `key`; chips show their progress. */
+  attach(key: string, roomId: string, files: File[]) {
+    const { next, accepted } = addFiles({ ...this.attachmentsOf(key), problems: [] }, files, () => crypto.randomUUID(), this.maxUploadBytes);
+    this.attachments.set(key, next);
+    this.changed();
+    for (const { index, key: fileKey } of accepted) {
+      const file = files[index];
+      const { done, abort } = this.session.upload<Upload>(`/api/chat/rooms/${roomId}/uploads`, file, (loaded) =>
+        this.setAttachments(key, (a) => progressed(a, fileKey, loaded)),
+      );
+      this.uploads.set(fileKey, abort);
+      done
+        .then(
+          (u) => this.setAttachments(key, (a) => uploaded(a, fileKey, u)),
+          (e) => {
+            if (e instanceof Cancelled) return;
+            const status = e instanceof ApiError ? e.status : 0;
+            this.setAttachments(key, (a) => refused(a, fileKey, uploadProblem(file.name, status, (e as Error).message, this.maxUploadBytes)));
+          },
+        )
+        .finally(() => this.uploads.delete(fileKey));
+    }
+  }
+
+  /** Removes a chip; one still uploading is cancelled. */
+  detach(key: string, fileKey: string) {
+    this.uploads.get(fileKey)?.();
+    this.setAttachments(key, (a) => removed(a, fileKey));
+  }
+
+  dismissFileProblems(key: string) {
+    if (this.attachmentsOf(key).problems.length) this.setAttachments(key, (a) => ({ ...a, problems: [] }));
+  }
+
+  /** The bytes of an upload (or its thumbnail) for a blob: URL; the token goes in a header. */
+  fileBlob(uploadId: string, thumbnail = false) {
+    return this.session.blob(`/api/chat/uploads/${uploadId}${thumbnail ? '/thumbnail' : ''}`);
+  }
+
+  /**
+   * Sends to the room, or as a reply in the thread of `threadId`, with the composer's finished
+   * uploads. False (nothing sent) while an upload is still running or there is nothing to send.
+   */
+  send(roomId: string, body: string, threadId?: string): boolean {
     const text = body.trim();
-    if (!text) return;
-    const p = pendingMessage({ roomId, body: text, clientId: crypto.randomUUID(), senderId: this.me.id, senderName: this.me.displayName, threadId });
+    const key = composerKey(roomId, threadId);
+    const attachments = ready(this.attachmentsOf(key));
+    if (!attachments || (!text && attachments.length === 0)) return false;
+    this.attachments.delete(key);
+    const p = pendingMessage({
+      roomId,
+      body: text,
+      clientId: crypto.randomUUID(),
+      senderId: this.me.id,
+      senderName: this.me.displayName,
+      threadId,
+      attachments,
+    });
     this.messages.set(roomId, addPending(this.messages.get(roomId) ?? [], p));
     this.changed();
     void this.deliver(p);
     this.typingSentAt = 0;
     if (this.socket?.connected) this.socket.emit('typing', { roomId, typing: false }, () => undefined);
+    return true;
   }
 
   /** A failed message goes back to pending before it is sent again. */

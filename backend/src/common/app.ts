@@ -110,7 +110,8 @@ export const securityHeaders = helmet({
     directives: {
       defaultSrc: ["'self'"],
       connectSrc: ["'self'"],
-      imgSrc: ["'self'", 'data:'],
+      // blob:: the client shows uploaded images from bytes it fetched with the access token.
+      imgSrc: ["'self'", 'data:', 'blob:'],
       styleSrc: ["'self'"],
       upgradeInsecureRequests: null,
     },
