@@ -4,7 +4,7 @@
 //   node frontend/e2e/run.mjs        (after `npm run build`)
 // Uses DATABASE_URL when set; otherwise the backend's embedded database in a temp dir.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ const PASSWORD = 'correct horse battery';
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshot = join(root, 'docs', 'screenshot.png');
 const results = [];
+/** The upload size limit of the e2e server (small, so the too-large case is quick). */
+const UPLOAD_LIMIT = 1024 * 1024;
 let server;
 let port;
 let dataDir;
@@ -44,6 +46,8 @@ async function startServer() {
       LOG_LEVEL: 'warn',
       // Every account of this run registers and logs in from 127.0.0.1.
       AUTH_RATE_LIMIT_PER_IP: '1000',
+      // Small, so the browser test of a file too large sends little.
+      UPLOAD_MAX_BYTES: String(UPLOAD_LIMIT),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -1209,6 +1213,110 @@ async function main() {
       .filter({ hasText: `${word} in a reply` })
       .waitFor();
     await ben.page.getByTestId('close-panel').click();
+  });
+
+  await test('files: a pasted image reaches the other person as a thumbnail (sized before it loads) that opens full size', async () => {
+    await ann.page.getByTestId('composer').click();
+    // A real PNG drawn in the page, pasted into the composer as the clipboard's only file.
+    await ann.page.evaluate(async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 64;
+      canvas.height = 48;
+      const g = canvas.getContext('2d');
+      g.fillStyle = '#d33';
+      g.fillRect(0, 0, 64, 48);
+      const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'pasted.png', { type: 'image/png' }));
+      document.querySelector('[data-testid=composer]').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    });
+    const chip = ann.page.locator('[data-testid=pending-file][data-name="pasted.png"]');
+    await chip.waitFor();
+    await ann.page.locator('[data-testid=pending-file][data-state=done]').waitFor();
+    await axe(ann.page, 'composer-with-attachment');
+    await send(ann.page, 'a pasted picture');
+    await ann.page.getByTestId('pending-files').waitFor({ state: 'detached' });
+    const msg = inLog(ben.page, 'a pasted picture');
+    const thumb = msg.getByTestId('thumbnail');
+    await thumb.waitFor();
+    expect((await thumb.getAttribute('src')).startsWith('blob:'), 'thumbnail from a blob: URL');
+    expect((await thumb.getAttribute('width')) === '64' && (await thumb.getAttribute('height')) === '48', 'thumbnail box from the upload size');
+    await ben.page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await thumb.elementHandle());
+    await msg.getByTestId('attachment-image').click();
+    const full = ben.page.getByTestId('full-image');
+    await full.waitFor();
+    await ben.page.waitForFunction((el) => el.complete && el.naturalWidth === 64 && el.naturalHeight === 48, await full.elementHandle());
+    await axe(ben.page, 'image-viewer');
+    await ben.page.keyboard.press('Escape');
+    await ben.page.getByTestId('image-viewer').waitFor({ state: 'detached' });
+    // The thread panel, if any, and the room stay as they were.
+    await ben.page.getByTestId('conversation').waitFor();
+  });
+
+  await test('files: a text file dropped on the room, sent without text, downloads byte for byte on the other side', async () => {
+    const content = `notes ${uniq('n')}\nsecond line ünïcödé ✓\n`;
+    await ann.page.evaluate((text) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], 'notes.txt', { type: 'text/plain' }));
+      const zone = document.querySelector('[data-testid=drop-zone]');
+      for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, content);
+    await ann.page.locator('[data-testid=pending-file][data-name="notes.txt"][data-state=done]').waitFor();
+    // Attachments only: Enter in the empty composer sends them.
+    await ann.page.getByTestId('composer').press('Enter');
+    await ann.page.getByTestId('pending-files').waitFor({ state: 'detached' });
+    const card = ben.page.getByTestId('messages').locator('[data-testid=attachment-file][data-name="notes.txt"]').last();
+    await card.waitFor();
+    const bytes = Buffer.from(content);
+    const size = await card.getByTestId('attachment-size').textContent();
+    expect(size === `${bytes.length} bytes`, `size shown: ${size}`);
+    const [download] = await Promise.all([ben.page.waitForEvent('download'), card.getByTestId('download').click()]);
+    expect(download.suggestedFilename() === 'notes.txt', `saved as ${download.suggestedFilename()}`);
+    const got = await readFile(await download.path());
+    expect(Buffer.compare(got, bytes) === 0, `downloaded ${got.length} bytes, sent ${bytes.length}: ${got.toString()}`);
+    await axe(ben.page, 'message-with-image-and-file');
+  });
+
+  await test('files: a type not allowed and a file too large are refused in plain words; cancel stops an upload and removes it', async () => {
+    const input = ann.page.getByTestId('file-input');
+    // An executable (ELF header) under an innocent name: the server decides from the bytes.
+    await input.setInputFiles({
+      name: 'tool.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(256)]),
+    });
+    const problems = ann.page.getByTestId('file-problems');
+    await problems.getByText('“tool.txt” cannot be sent: that type of file is not allowed.', { exact: false }).waitFor();
+    expect((await problems.getAttribute('role')) === 'alert', 'problems are announced');
+    await input.setInputFiles({ name: 'big.txt', mimeType: 'text/plain', buffer: Buffer.alloc(UPLOAD_LIMIT + 1024, 'a') });
+    await problems.getByText('“big.txt” is too large to send', { exact: false }).waitFor({ timeout: 20_000 });
+    expect((await ann.page.getByTestId('pending-file').count()) === 0, 'refused files left no chip');
+    await axe(ann.page, 'composer-with-file-problems');
+    await ann.page.getByTestId('dismiss-file-problems').click();
+    await problems.getByTestId('file-problem').first().waitFor({ state: 'detached' });
+    // A slow link: the upload is still running when it is cancelled.
+    const cdp = await ann.context.newCDPSession(ann.page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 16 * 1024 });
+    try {
+      await input.setInputFiles({ name: 'slow.txt', mimeType: 'text/plain', buffer: Buffer.alloc(512 * 1024, 'b') });
+      const chip = ann.page.locator('[data-testid=pending-file][data-name="slow.txt"]');
+      await chip.locator('[data-testid=upload-progress]').waitFor();
+      expect((await chip.getAttribute('data-state')) === 'uploading', 'still uploading');
+      // Enter while it uploads sends nothing and says why.
+      await ann.page.getByTestId('composer').fill('waits for the upload');
+      await ann.page.getByTestId('composer').press('Enter');
+      await ann.page.getByTestId('uploads-waiting').waitFor();
+      await axe(ann.page, 'composer-uploading');
+      await chip.getByTestId('remove-file').click();
+      await chip.waitFor({ state: 'detached' });
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await cdp.detach();
+    }
+    await ann.page.getByTestId('composer').press('Enter');
+    await waitForText(ben.page, 'waits for the upload');
+    expect((await inLog(ben.page, 'waits for the upload').getByTestId('attachments').count()) === 0, 'the cancelled file was not attached');
   });
 
   await test('accessibility: no critical or serious axe-core violation on any screen', async () => {

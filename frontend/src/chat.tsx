@@ -1069,7 +1069,7 @@ function PendingFiles({ store, composer, waiting }: { store: ChatStore; composer
           </p>
         ))}
         {problems.length > 0 && (
-          <button type="button" class="link" onClick={() => store.dismissFileProblems(composer)}>
+          <button type="button" class="link" onClick={() => store.dismissFileProblems(composer)} data-testid="dismiss-file-problems">
             Dismiss
           </button>
         )}
