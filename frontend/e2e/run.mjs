@@ -1249,6 +1249,7 @@ async function main() {
     await axe(ben.page, 'image-viewer');
     await ben.page.keyboard.press('Escape');
     await ben.page.getByTestId('image-viewer').waitFor({ state: 'detached' });
+    expect((await ben.page.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === 'attachment-image', 'focus back on the thumbnail');
     // The thread panel, if any, and the room stay as they were.
     await ben.page.getByTestId('conversation').waitFor();
   });

@@ -1044,10 +1044,10 @@ function Composer({ store, room, threadId }: { store: ChatStore; room: Room; thr
         type="button"
         class="attach"
         onClick={() => picker.current?.click()}
-        aria-label="Attach files"
+        title="Attach files (or drop or paste them)"
         data-testid={threadId ? 'thread-attach' : 'attach'}
       >
-        <span aria-hidden="true">📎</span>
+        Attach
       </button>
       <button class="primary" type="submit" data-testid={threadId ? 'thread-send' : 'send'}>
         Send
@@ -1133,29 +1133,28 @@ function useBlobUrl(store: ChatStore, uploadId: string, thumbnail: boolean): { u
 function AttachmentList({ store, uploads }: { store: ChatStore; uploads: Upload[] }) {
   const [viewing, setViewing] = useState<Upload | null>(null);
   return (
-    <ul class="attachments" aria-label="Attached files" data-testid="attachments">
-      {uploads.map((u) =>
-        isImage(u) ? (
-          <li key={u.id}>
-            <button class="thumb" onClick={() => setViewing(u)} aria-label={`Open ${u.name} full size`} data-testid="attachment-image" data-name={u.name}>
-              <Thumbnail store={store} upload={u} />
-            </button>
-          </li>
-        ) : (
-          <li key={u.id} class="file-card" data-testid="attachment-file" data-name={u.name}>
-            <span class="file-icon" aria-hidden="true">
-              📄
-            </span>
-            <span class="file-name">{u.name}</span>
-            <span class="muted small" data-testid="attachment-size">
-              {formatSize(u.size)}
-            </span>
-            <DownloadLink store={store} upload={u} />
-          </li>
-        ),
-      )}
+    <>
+      <ul class="attachments" aria-label="Attached files" data-testid="attachments">
+        {uploads.map((u) =>
+          isImage(u) ? (
+            <li key={u.id}>
+              <button class="thumb" onClick={() => setViewing(u)} aria-label={`Open ${u.name} full size`} data-testid="attachment-image" data-name={u.name}>
+                <Thumbnail store={store} upload={u} />
+              </button>
+            </li>
+          ) : (
+            <li key={u.id} class="file-card" data-testid="attachment-file" data-name={u.name}>
+              <span class="file-name">{u.name}</span>
+              <span class="muted small" data-testid="attachment-size">
+                {formatSize(u.size)}
+              </span>
+              <DownloadLink store={store} upload={u} />
+            </li>
+          ),
+        )}
+      </ul>
       {viewing && <ImageViewer store={store} upload={viewing} close={() => setViewing(null)} />}
-    </ul>
+    </>
   );
 }
 
