@@ -836,7 +836,7 @@ function MessageView({
           <Body text={m.body} me={store.me.username} />
         </div>
       )}
-      {!m.deleted && m.attachments && m.attachments.length > 0 && <AttachmentList store={store} uploads={m.attachments} />}
+      {!m.deleted && m.attachments.length > 0 && <AttachmentList store={store} uploads={m.attachments} />}
       {m.failed && (
         <button class="link" onClick={() => store.retry(m.roomId, m.clientId)} data-testid="retry">
           Not sent — retry

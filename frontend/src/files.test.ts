@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { LIMITS } from '../../backend/src/contract/schemas';
 import {
   addFiles,
   composerKey,
@@ -66,6 +67,10 @@ test('uploadProblem says what went wrong in plain words', () => {
 test('composerKey tells the room composer from a thread composer', () => {
   expect(composerKey('r')).toBe('r');
   expect(composerKey('r', 't')).toBe('r:t');
+});
+
+test('the cap on files per message is the server’s', () => {
+  expect(MAX_ATTACHMENTS).toBe(LIMITS.attachments);
 });
 
 describe('attachments', () => {

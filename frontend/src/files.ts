@@ -1,12 +1,6 @@
-/** An uploaded file, as `POST /api/chat/rooms/:id/uploads` answers and messages carry it. */
-export interface Upload {
-  id: string;
-  name: string;
-  size: number;
-  contentType: string;
-  width?: number;
-  height?: number;
-}
+import type { Upload } from '@contract/events';
+
+export type { Upload };
 
 /** Uploads one message may carry (the server's limit too). */
 export const MAX_ATTACHMENTS = 10;

@@ -1,11 +1,9 @@
-import type { Message, Reaction } from '@contract/events';
-import type { Upload } from './files';
+import type { Message, Reaction, Upload } from '@contract/events';
 
 /** A message as the client holds it: confirmed by the server, or still pending its ack. */
 export interface ChatMessage extends Message {
   pending?: boolean;
   failed?: boolean;
-  attachments?: Upload[];
 }
 
 /** A message typed here, shown at once, before the server has stored it. */
@@ -31,7 +29,6 @@ export function pendingMessage(p: {
     editedAt: null,
     deleted: false,
     mentions: [],
-    attachments: [],
     threadId: p.threadId ?? null,
     replyCount: 0,
     lastReplyAt: null,
@@ -49,7 +46,7 @@ export function sendPayload(m: ChatMessage) {
     body: m.body,
     clientId: m.clientId,
     ...(m.threadId ? { threadId: m.threadId } : {}),
-    ...(m.attachments?.length ? { attachments: m.attachments.map((a) => a.id) } : {}),
+    ...(m.attachments.length ? { attachments: m.attachments.map((a) => a.id) } : {}),
   };
 }
 

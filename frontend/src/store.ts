@@ -613,7 +613,7 @@ export class ChatStore {
     if (room.kind !== 'direct' && !m.mentions.includes(this.me.id)) return;
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || document.visibilityState !== 'hidden') return;
     const title = room.kind === 'direct' ? m.senderName : `${m.senderName} in ${this.roomTitle(room)}`;
-    const n = new Notification(title, { body: m.body.slice(0, 200) || ((m as ChatMessage).attachments?.length ? 'Sent a file' : ''), tag: m.roomId });
+    const n = new Notification(title, { body: m.body.slice(0, 200) || (m.attachments.length ? 'Sent a file' : ''), tag: m.roomId });
     n.onclick = () => {
       window.focus();
       void this.openRoom(m.roomId);
