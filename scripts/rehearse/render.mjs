@@ -14,6 +14,7 @@ export const SUBSTITUTIONS = {
     ['postgresql.cnpg.enabled=false', "CloudNativePG's Cluster needs its operator: the chart's own PostgreSQL StatefulSet runs instead"],
     ['global.imageRegistry=', 'images are local builds, not pulled from the registry the cloud values name'],
     ['global.imagePullPolicy=Never', 'nothing can be pulled here'],
+    ['chat.uploads.storage=postgres', 'no S3 endpoint here: files go to PostgreSQL (the S3 backend is tested against s3rver by the backend e2e)'],
   ],
 };
 const POLICY_SWITCHES = ['networkPolicy', 'auth', 'users', 'chat', 'frontend', 'postgresql', 'redis'].map((c) =>
