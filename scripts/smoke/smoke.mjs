@@ -3,7 +3,9 @@
 //   node scripts/smoke/smoke.mjs http://localhost:3000
 // Env: SMOKE_URL (instead of the argument), SMOKE_CHAT_HEADLESS (a headless Service name whose
 // A records are the chat pods: one client connects to each pod to prove fan-out crosses pods),
-// SMOKE_CHAT_PORT (default 3000), SMOKE_TIMEOUT_MS (default 10000).
+// SMOKE_CHAT_PORT (default 3000), SMOKE_TIMEOUT_MS (default 10000), SMOKE_UPLOAD_MAX_BYTES (the
+// chart's upload limit: a file of exactly that size must pass the gateway and the service, one
+// byte more must be refused with 413).
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { io } from 'socket.io-client';
@@ -12,6 +14,7 @@ const base = (process.argv[2] ?? process.env.SMOKE_URL ?? 'http://localhost:3000
 const timeoutMs = Number(process.env.SMOKE_TIMEOUT_MS ?? 10_000);
 const headless = process.env.SMOKE_CHAT_HEADLESS;
 const chatPort = Number(process.env.SMOKE_CHAT_PORT ?? 3000);
+const uploadMax = process.env.SMOKE_UPLOAD_MAX_BYTES ? Number(process.env.SMOKE_UPLOAD_MAX_BYTES) : undefined;
 const results = [];
 const sockets = [];
 
@@ -53,6 +56,55 @@ function waitFor(socket, event, predicate, label) {
       resolve(payload);
     });
   });
+}
+
+// Multipart through the same origin as a browser; large bodies get a longer time limit.
+async function upload(token, roomId, name, bytes) {
+  const form = new FormData();
+  form.append('file', new Blob([bytes], { type: 'text/plain' }), name);
+  const path = `/api/chat/rooms/${roomId}/uploads`;
+  let res;
+  try {
+    res = await fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form, signal: AbortSignal.timeout(timeoutMs * 6) });
+  } catch (e) {
+    fail(`POST ${path}`, `no answer from ${base} (${e.cause?.code ?? e.message})`);
+  }
+  const text = await res.text();
+  return { status: res.status, type: res.headers.get('content-type') ?? '', text };
+}
+
+// A text file of `size` bytes, generated while it is sent: the test pod's memory limit is far
+// below what a 25 MiB file copied into a Blob and a multipart body takes.
+async function uploadOfSize(token, roomId, size) {
+  const boundary = `smoke-${randomUUID()}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="limit.txt"\r\nContent-Type: text/plain\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const block = Buffer.alloc(64 * 1024, 'a');
+  let left = size;
+  let started = false;
+  const body = new ReadableStream({
+    pull(c) {
+      if (!started) return ((started = true), c.enqueue(head));
+      if (left === 0) return (c.enqueue(tail), c.close());
+      const n = Math.min(left, block.length);
+      left -= n;
+      c.enqueue(block.subarray(0, n));
+    },
+  });
+  const path = `/api/chat/rooms/${roomId}/uploads`;
+  const headers = {
+    authorization: `Bearer ${token}`,
+    'content-type': `multipart/form-data; boundary=${boundary}`,
+    'content-length': String(head.length + size + tail.length),
+  };
+  let res;
+  try {
+    res = await fetch(base + path, { method: 'POST', headers, body, duplex: 'half', signal: AbortSignal.timeout(timeoutMs * 6) });
+  } catch (e) {
+    fail(`POST ${path}`, `no answer from ${base} (${e.cause?.code ?? e.message})`);
+  }
+  const text = await res.text();
+  return { status: res.status, type: res.headers.get('content-type') ?? '', text };
 }
 
 async function step(name, fn) {
@@ -115,6 +167,39 @@ async function main() {
     const seqs = page.messages.map((m) => m.seq);
     if (page.messages[0]?.id !== sent.id || seqs.join() !== '1,2') fail('history', `seqs ${seqs.join()}`);
   });
+
+  await step('a file through the gateway: uploaded, attached to a message, downloaded by b byte for byte', async () => {
+    // Two of the service's 256 KiB storage chunks and a bit, so reading back crosses a chunk edge.
+    const bytes = Buffer.from(`smoke file ${randomUUID()}\n`.repeat(15_000));
+    const up = await upload(a.accessToken, room.id, 'smoke.txt', bytes);
+    if (up.status !== 201) fail('upload', `expected 201, got ${up.status} ${up.text.slice(0, 200)}`);
+    const file = JSON.parse(up.text);
+    if (file.size !== bytes.length || file.contentType !== 'text/plain') fail('upload', `stored ${file.size} bytes as ${file.contentType}`);
+    const clientId = randomUUID();
+    const arrival = waitFor(sb, 'message:new', (m) => m.clientId === clientId, 'b');
+    const ack = await sa.timeout(timeoutMs).emitWithAck('message:send', { roomId: room.id, body: 'a file', clientId, attachments: [file.id] });
+    if (!ack?.ok || ack.message.attachments?.[0]?.id !== file.id) fail('message:send', JSON.stringify(ack).slice(0, 300));
+    await arrival;
+    const res = await fetch(`${base}/api/chat/uploads/${file.id}`, {
+      headers: { authorization: `Bearer ${b.accessToken}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const got = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200 || !got.equals(bytes)) fail('download', `status ${res.status}, ${got.length} bytes of ${bytes.length}, equal: ${got.equals(bytes)}`);
+    if (res.headers.get('x-content-type-options') !== 'nosniff' || !res.headers.get('content-disposition')?.startsWith('attachment'))
+      fail('download', `headers nosniff=${res.headers.get('x-content-type-options')} disposition=${res.headers.get('content-disposition')}`);
+    console.log(`     ${bytes.length} bytes up and down`);
+  });
+
+  if (uploadMax) {
+    await step(`the gateway and chat agree on the upload limit: ${uploadMax} bytes accepted, one more refused with 413`, async () => {
+      const at = await uploadOfSize(a.accessToken, room.id, uploadMax);
+      if (at.status !== 201) fail('upload at the limit', `expected 201, got ${at.status} ${at.text.slice(0, 200)}`);
+      const over = await uploadOfSize(a.accessToken, room.id, uploadMax + 1);
+      if (over.status !== 413 || !over.type.includes('json'))
+        fail('upload over the limit', `expected a JSON 413, got ${over.status} ${over.type} ${over.text.slice(0, 200)}`);
+    });
+  }
 
   if (headless) {
     await step(`fan-out across every chat pod behind ${headless}`, async () => {
