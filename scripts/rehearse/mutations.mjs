@@ -76,6 +76,14 @@ const MUTATIONS = [
     },
   },
   {
+    name: 'gateway-upload-limit-below-chat',
+    what: "the gateway's upload limit (UPLOAD_MAX_BYTES) at 1 MiB while chat takes global.uploads.maxBytes: files chat would take are cut at the gateway",
+    expect: /upload at the limit: expected 201, got 413/,
+    apply(objs) {
+      container(objs, 'chat-frontend').env.find((e) => e.name === 'UPLOAD_MAX_BYTES').value = String(1 << 20);
+    },
+  },
+  {
     name: 'secret-key-missing',
     what: 'the database Secret without the key the pods read the password from',
     expect: /CreateContainerConfigError: couldn't find key password in Secret default\/chat-database/,
