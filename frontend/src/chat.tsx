@@ -1299,6 +1299,11 @@ function Reactions({ store, m }: { store: ChatStore; m: ChatMessage }) {
     } else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
       e.preventDefault();
       buttons[(at + (e.key === 'ArrowRight' ? 1 : -1) + buttons.length) % buttons.length]?.focus();
+    } else if ((e.key === 'Enter' || e.key === ' ') && at >= 0) {
+      // Picked here, not by the key's default click: choosing moves focus to the trigger, and
+      // the rest of the key press must not reach it (it would open the picker again).
+      e.preventDefault();
+      buttons[at].click();
     }
   };
   return (
