@@ -33,16 +33,25 @@ interface Operation {
   path: string;
   params: Array<{ name: string; in: string; schema: Schema }>;
   body?: Schema;
+  /** The body is a multipart form (uploads), not JSON. */
+  multipart: boolean;
 }
 const openapi = JSON.parse(readFileSync(new URL('../../../docs/openapi.json', import.meta.url), 'utf8')) as {
-  paths: Record<string, Record<string, { parameters?: Operation['params']; requestBody?: { content: { 'application/json': { schema: Schema } } } }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      { parameters?: Operation['params']; requestBody?: { content: Partial<Record<'application/json' | 'multipart/form-data', { schema: Schema }>> } }
+    >
+  >;
 };
 const operations: Operation[] = Object.entries(openapi.paths).flatMap(([path, ops]) =>
   Object.entries(ops).map(([method, o]) => ({
     method: method.toUpperCase(),
     path,
     params: o.parameters ?? [],
-    body: o.requestBody?.content['application/json'].schema,
+    body: o.requestBody?.content['application/json']?.schema,
+    multipart: Boolean(o.requestBody?.content['multipart/form-data']),
   })),
 );
 
@@ -138,8 +147,9 @@ describe(`fuzz (${INPUTS} inputs, seed ${SEED})`, () => {
     const auth = r.next();
     if (auth < 0.9) headers.authorization = `Bearer ${r.pick(users).accessToken}`;
     else if (auth < 0.95) headers.authorization = r.pick(['Bearer ', 'Bearer x.y.z', 'Basic abc', `Bearer ${'a'.repeat(5000)}`]);
-    let body: string | undefined;
-    if (op.method !== 'GET' && (op.body || r.chance(0.1))) {
+    let body: string | FormData | undefined;
+    if (op.multipart && r.chance(0.9)) body = formInput(r);
+    else if (op.method !== 'GET' && (op.body || r.chance(0.1))) {
       const mode = r.next();
       headers['content-type'] = r.chance(0.95)
         ? 'application/json'
@@ -150,7 +160,8 @@ describe(`fuzz (${INPUTS} inputs, seed ${SEED})`, () => {
       else body = JSON.stringify({ body: 'x'.repeat(40_000), clientId: 'big' });
     }
     const url = `${svc.url}${path}${qs ? `?${qs.replace(/^&/, '')}` : ''}`;
-    const input = `${op.method} ${url.slice(svc.url.length, svc.url.length + 300)} ${body?.slice(0, 200) ?? ''}`;
+    const shown = body instanceof FormData ? `multipart ${[...body.keys()].join(',')}` : (body?.slice(0, 200) ?? '');
+    const input = `${op.method} ${url.slice(svc.url.length, svc.url.length + 300)} ${shown}`;
     const res = await fetch(url, { method: op.method, headers, body });
     const text = await res.text();
     count(`http ${res.status}`);
@@ -166,6 +177,22 @@ describe(`fuzz (${INPUTS} inputs, seed ${SEED})`, () => {
       if (p) return { input, problem: `status ${res.status}: ${p}` };
     }
     return { input };
+  }
+
+  /** An upload form: one file of random text or bytes (the usual), two files, or the file under another field name. */
+  function formInput(r: Rng): FormData {
+    const file = () =>
+      new Blob([r.chance(0.5) ? randomString(r, 0, 2000) : Uint8Array.from({ length: r.int(0, 2000) }, () => r.int(0, 255))], {
+        type: r.pick(['image/png', 'text/plain', 'application/octet-stream', '']),
+      });
+    const form = new FormData();
+    const mode = r.next();
+    if (mode < 0.8) form.append('file', file(), randomString(r, 1, 300));
+    else if (mode < 0.9) {
+      form.append('file', file(), 'a.txt');
+      form.append('file', file(), 'b.txt');
+    } else form.append(r.pick(['File', 'upload', 'files[]']), file(), 'x.txt');
+    return form;
   }
 
   async function socketInput(r: Rng, slot: number): Promise<{ input: string; problem?: string }> {
