@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv, type Plugin } from 'ajv';
-import { asyncApiDocument, CLIENT_PAYLOADS, EVENTS_FILE } from './asyncapi.js';
+import { asyncApiDocument, EVENTS_FILE } from './asyncapi.js';
 import { CLIENT_EVENTS } from './events.js';
 import * as S from './schemas.js';
 
@@ -87,7 +87,7 @@ describe('docs/asyncapi.json', () => {
     const handled = Object.fromEntries([...gateway.matchAll(/this\.handle\('([^']+)',\s*(\w+),/g)].map((m) => [m[1], m[2]]));
     const schemas = S as unknown as Record<string, unknown>;
     for (const event of CLIENT_EVENTS) {
-      expect([event, handled[event] && schemas[handled[event]] === CLIENT_PAYLOADS[event]]).toEqual([event, true]);
+      expect([event, handled[event] && schemas[handled[event]] === S.CLIENT_PAYLOADS[event]]).toEqual([event, true]);
     }
   });
 

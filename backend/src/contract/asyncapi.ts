@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { z } from 'zod';
-import type { ClientToServerEvents } from './events.js';
 import * as S from './schemas.js';
 
 /**
@@ -12,15 +11,6 @@ import * as S from './schemas.js';
 
 // The same relative path from src/contract (Jest) and dist/contract (`npm run asyncapi`).
 export const EVENTS_FILE = fileURLToPath(new URL('../../src/contract/events.ts', import.meta.url));
-
-/** The zod schema chat.gateway.ts parses each client event's payload with; a missing event fails to compile. */
-export const CLIENT_PAYLOADS: { [E in keyof ClientToServerEvents]: z.ZodType } = {
-  'message:send': S.SendPayload,
-  typing: S.TypingPayload,
-  read: S.ReadPayload,
-  sync: S.SyncPayload,
-  'auth:refresh': S.AuthRefreshPayload,
-};
 
 type Schema = Record<string, unknown>;
 const NULL: Schema = { type: 'null' };
@@ -253,8 +243,8 @@ export function asyncApiDocument(eventsFile = EVENTS_FILE) {
   };
 
   for (const e of clientEvents) {
-    const zod = (CLIENT_PAYLOADS as Record<string, z.ZodType | undefined>)[e.name];
-    if (!zod) throw new Error(`asyncapi: client event ${e.name} has no zod schema in CLIENT_PAYLOADS (asyncapi.ts)`);
+    const zod = (S.CLIENT_PAYLOADS as Record<string, z.ZodType | undefined>)[e.name];
+    if (!zod) throw new Error(`asyncapi: client event ${e.name} has no zod schema in CLIENT_PAYLOADS (schemas.ts)`);
     const payload = zodJson(zod);
     reconcile(e.name, e.payload, payload, resolve);
     const zodName = Object.entries(S).find(([, v]) => v === zod)?.[0] ?? 'its schema';

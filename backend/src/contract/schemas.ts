@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ClientToServerEvents } from './events.js';
 
 /**
  * Input rules of the wire contract (docs/openapi.json, docs/asyncapi.json), shared by REST pipes,
@@ -164,3 +165,15 @@ export function isOneEmoji(s: string): boolean {
   return EMOJI_CHARS.test(s) && EMOJI_START.test(s);
 }
 export const emoji = text().refine(isOneEmoji, 'must be exactly one emoji');
+
+/**
+ * The payload schema of each client event, as chat.gateway.ts parses it (the AsyncAPI document
+ * and the fuzz suite read it here); a client event without one fails to compile.
+ */
+export const CLIENT_PAYLOADS: { [E in keyof ClientToServerEvents]: z.ZodType } = {
+  'message:send': SendPayload,
+  typing: TypingPayload,
+  read: ReadPayload,
+  sync: SyncPayload,
+  'auth:refresh': AuthRefreshPayload,
+};

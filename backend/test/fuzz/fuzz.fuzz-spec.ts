@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Service } from '../../src/common/app.js';
 import { CLIENT_EVENTS, type AuthResult, type Message, type Room } from '../../src/contract/events.js';
-import { AuthRefreshPayload, ReadPayload, SendPayload, SyncPayload, TypingPayload } from '../../src/contract/schemas.js';
+import { CLIENT_PAYLOADS } from '../../src/contract/schemas.js';
 import { ClientSocket, client, connect, register, start } from '../harness.js';
 import { type Json, type Rng, type Schema, anyJson, fromSchema, prng, randomString } from './generate.js';
 
@@ -18,15 +18,9 @@ const CONCURRENCY = 8;
 // The documented ack codes, except internal (unauthorized: auth:refresh with a token that does not verify).
 const ACK_CODES = new Set(['bad_request', 'unauthorized', 'forbidden', 'not_found', 'rate_limited', 'too_large', 'unavailable']);
 
-// Every client event of the map has its payload schema here (the type makes a missing one an error).
-const PAYLOADS: Record<(typeof CLIENT_EVENTS)[number], z.ZodType> = {
-  'message:send': SendPayload,
-  typing: TypingPayload,
-  read: ReadPayload,
-  sync: SyncPayload,
-  'auth:refresh': AuthRefreshPayload,
-};
-const socketSchemas = Object.fromEntries(Object.entries(PAYLOADS).map(([k, v]) => [k, z.toJSONSchema(v, { io: 'input', unrepresentable: 'any' }) as Schema]));
+const socketSchemas = Object.fromEntries(
+  Object.entries(CLIENT_PAYLOADS).map(([k, v]) => [k, z.toJSONSchema(v, { io: 'input', unrepresentable: 'any' }) as Schema]),
+);
 
 interface Operation {
   method: string;
