@@ -85,13 +85,21 @@ export class Session {
   }
 
   /** An authenticated call: refreshes and retries once on 401. */
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.withToken(() => request<T>(method, path, { body, token: this.accessToken! }));
+  }
+
+  /**
+   * Runs `attempt` with an access token (refreshed first when there is none); on a 401 the token
+   * is refreshed and `attempt` runs once more (`again` true), unless `mayRetry` says no.
+   */
+  private async withToken<T>(attempt: (again: boolean) => Promise<T>, mayRetry: () => boolean = () => true): Promise<T> {
     if (!this.accessToken && !(await this.refresh())) throw new ApiError(401, undefined);
     try {
-      return await request<T>(method, path, { body, token: this.accessToken! });
+      return await attempt(false);
     } catch (e) {
-      if (!(e instanceof ApiError) || e.status !== 401 || !(await this.refresh())) throw e;
-      return request<T>(method, path, { body, token: this.accessToken! });
+      if (!mayRetry() || !(e instanceof ApiError) || e.status !== 401 || !(await this.refresh())) throw e;
+      return attempt(true);
     }
   }
 
@@ -104,13 +112,7 @@ export class Session {
       if (!res.ok) throw new ApiError(res.status, undefined);
       return res.blob();
     };
-    if (!this.accessToken && !(await this.refresh())) throw new ApiError(401, undefined);
-    try {
-      return await get();
-    } catch (e) {
-      if (!(e instanceof ApiError) || e.status !== 401 || !(await this.refresh())) throw e;
-      return get();
-    }
+    return this.withToken(get);
   }
 
   /**
@@ -143,16 +145,13 @@ export class Session {
         form.append('file', file);
         x.send(form);
       });
-    const done = (async () => {
-      if (!this.accessToken && !(await this.refresh())) throw new ApiError(401, undefined);
-      try {
-        return await once();
-      } catch (e) {
-        if (aborted || !(e instanceof ApiError) || e.status !== 401 || !(await this.refresh())) throw e;
-        onProgress(0);
+    const done = this.withToken(
+      (again) => {
+        if (again) onProgress(0);
         return once();
-      }
-    })();
+      },
+      () => !aborted,
+    );
     return {
       done,
       abort: () => {
