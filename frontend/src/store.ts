@@ -379,9 +379,7 @@ export class ChatStore {
     for (let i = 0; i < JUMP_PAGES && !has() && this.olderAvailable.get(m.roomId); i++) {
       const before = firstSeq(this.messages.get(m.roomId) ?? []);
       if (before === undefined || (seq !== undefined && before <= seq)) break;
-      const page = await this.session.call<Page>('GET', `/api/chat/rooms/${m.roomId}/messages?limit=100&before=${before}`);
-      this.messages.set(m.roomId, merge(this.messages.get(m.roomId) ?? [], page.messages));
-      this.olderAvailable.set(m.roomId, page.hasMore);
+      const page = await this.pageBefore(m.roomId, before, 100);
       if (page.messages.length === 0) break;
     }
     if (!has() && !m.threadId) {
@@ -460,14 +458,20 @@ export class ChatStore {
       const list = this.messages.get(roomId) ?? [];
       const before = firstSeq(list);
       if (!this.olderAvailable.get(roomId) || before === undefined) return false;
-      const page = await this.session.call<Page>('GET', `/api/chat/rooms/${roomId}/messages?limit=${PAGE}&before=${before}`);
-      this.messages.set(roomId, merge(this.messages.get(roomId) ?? [], page.messages));
-      this.olderAvailable.set(roomId, page.hasMore);
+      const page = await this.pageBefore(roomId, before, PAGE);
       this.changed();
       if (page.messages.length === 0) return false;
       if (page.messages.some((m) => !m.threadId)) return true;
     }
     return true;
+  }
+
+  /** A page of history before `before`, merged into the room's list; it says whether older remains. */
+  private async pageBefore(roomId: string, before: number, limit: number): Promise<Page> {
+    const page = await this.session.call<Page>('GET', `/api/chat/rooms/${roomId}/messages?limit=${limit}&before=${before}`);
+    this.messages.set(roomId, merge(this.messages.get(roomId) ?? [], page.messages));
+    this.olderAvailable.set(roomId, page.hasMore);
+    return page;
   }
 
   private async loadNewer(roomId: string) {
