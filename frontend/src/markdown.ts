@@ -175,8 +175,13 @@ export function sanitize(nodes: MdNode[]): MdNode[] {
 }
 
 /** The tree as Preact nodes (text stays text nodes); sanitised once more on the way. */
-export function toVNodes(nodes: MdNode[], key = ''): ComponentChild[] {
-  return sanitize(nodes).map((n, i): ComponentChild => {
+export function toVNodes(nodes: MdNode[]): ComponentChild[] {
+  return vnodes(sanitize(nodes), '');
+}
+
+/** Already sanitised nodes (sanitize walks the whole tree) as Preact nodes. */
+function vnodes(nodes: MdNode[], key: string): ComponentChild[] {
+  return nodes.map((n, i): ComponentChild => {
     if (typeof n === 'string') return n;
     if ('mention' in n)
       return h(
@@ -184,6 +189,6 @@ export function toVNodes(nodes: MdNode[], key = ''): ComponentChild[] {
         { key: `${key}${i}`, class: `at ${n.mention === 'me' ? 'at-me' : ''}`, 'data-testid': n.mention === 'me' ? 'mention-me' : 'mention' },
         n.text,
       );
-    return h(n.tag, { key: `${key}${i}`, ...n.attrs }, ...toVNodes(n.children, `${key}${i}.`));
+    return h(n.tag, { key: `${key}${i}`, ...n.attrs }, ...vnodes(n.children, `${key}${i}.`));
   });
 }
