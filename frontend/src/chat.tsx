@@ -422,20 +422,21 @@ function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; o
   let prev: ChatMessage | undefined;
   return (
     <main class="conversation" aria-labelledby="room-title" data-testid="conversation">
-      <header class="room-header">
-        <button class="back" onClick={onBack} aria-label="Back to rooms">
-          ←
-        </button>
-        <div class="title">
-          <h1 id="room-title" data-testid="room-title">
-            {title}
-          </h1>
-          {room.topic && (
-            <p class="topic" data-testid="room-topic">
-              {room.topic}
-            </p>
-          )}
-        </div>
+      <PaneHeader
+        onBack={onBack}
+        title={
+          <>
+            <h1 id="room-title" data-testid="room-title">
+              {title}
+            </h1>
+            {room.topic && (
+              <p class="topic" data-testid="room-topic">
+                {room.topic}
+              </p>
+            )}
+          </>
+        }
+      >
         {room.kind !== 'direct' && (
           <button onClick={() => toggle('members')} aria-expanded={side === 'members'} data-testid="open-members">
             Members <span class="muted">{room.memberCount}</span>
@@ -444,7 +445,7 @@ function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; o
         <button onClick={() => toggle('settings')} aria-expanded={side === 'settings'} data-testid="open-settings">
           Settings
         </button>
-      </header>
+      </PaneHeader>
       <div class={`room-body ${side !== 'none' ? 'with-side' : ''}`}>
         <div
           class={`thread ${dropping ? 'dropping' : ''}`}
@@ -505,6 +506,19 @@ function Conversation({ store, room, onBack }: { store: ChatStore; room: Room; o
         {side === 'thread' && threadId && <ThreadPanel key={threadId} store={store} room={room} rootId={threadId} close={() => setSide('none')} />}
       </div>
     </main>
+  );
+}
+
+/** The main pane's header: the back button (to the room list on a phone), the title block, then the pane's buttons. */
+function PaneHeader({ onBack, title, children }: { onBack: () => void; title: preact.ComponentChildren; children: preact.ComponentChildren }) {
+  return (
+    <header class="room-header">
+      <button class="back" onClick={onBack} aria-label="Back to rooms">
+        ←
+      </button>
+      <div class="title">{title}</div>
+      {children}
+    </header>
   );
 }
 
@@ -1478,17 +1492,11 @@ function SearchView({ store, q, close, onBack, open }: { store: ChatStore; q: st
   };
   return (
     <main class="conversation search-view" aria-labelledby="search-title" data-testid="search-results">
-      <header class="room-header">
-        <button class="back" onClick={onBack} aria-label="Back to rooms">
-          ←
-        </button>
-        <div class="title">
-          <h1 id="search-title">Messages matching “{q}”</h1>
-        </div>
+      <PaneHeader onBack={onBack} title={<h1 id="search-title">Messages matching “{q}”</h1>}>
         <button onClick={close} data-testid="search-close">
           Close search
         </button>
-      </header>
+      </PaneHeader>
       <div class="results-scroll">
         {error && (
           <p class="notice" role="alert">
