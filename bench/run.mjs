@@ -532,27 +532,20 @@ const { markdown, svg } = report(results, systems);
 writeFileSync(join(outDir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
 writeFileSync(join(outDir, 'latest.md'), markdown);
 writeFileSync(join(outDir, 'latency.svg'), svg);
-if (!quick && !only) {
+/** Replaces what lies between `<!-- name:start -->` and `<!-- name:end -->` in docs/benchmarks.md, formatted as `npm run lint` expects, so a fresh run leaves the tree clean. */
+async function rewriteSection(name, md) {
   const doc = join(root, 'docs', 'benchmarks.md');
   const text = readFileSync(doc, 'utf8');
-  const start = '<!-- results:start -->';
-  const end = '<!-- results:end -->';
-  const next = text.slice(0, text.indexOf(start) + start.length) + '\n' + markdown + '\n' + text.slice(text.indexOf(end));
-  // Formatted as `npm run lint` expects, so a fresh run leaves the tree clean.
-  const prettier = await import('prettier');
-  writeFileSync(doc, await prettier.format(next, { ...(await prettier.resolveConfig(doc)), filepath: doc }));
-}
-if (!quick && results.search) {
-  // The Search section has its own markers: it is rewritten by any full run that searched.
-  const doc = join(root, 'docs', 'benchmarks.md');
-  const text = readFileSync(doc, 'utf8');
-  const start = '<!-- search:start -->';
-  const end = '<!-- search:end -->';
-  const md = searchMarkdown(results.search, results.machine, `npm run bench${only ? ` -- --only ${only.join(',')}` : ''}`);
-  const prettier = await import('prettier');
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
   const next = text.slice(0, text.indexOf(start) + start.length) + '\n' + md + '\n' + text.slice(text.indexOf(end));
+  const prettier = await import('prettier');
   writeFileSync(doc, await prettier.format(next, { ...(await prettier.resolveConfig(doc)), filepath: doc }));
 }
+if (!quick && !only) await rewriteSection('results', markdown);
+// The Search section has its own markers: it is rewritten by any full run that searched.
+if (!quick && results.search)
+  await rewriteSection('search', searchMarkdown(results.search, results.machine, `npm run bench${only ? ` -- --only ${only.join(',')}` : ''}`));
 console.log('\n' + markdown);
 console.log(`results in ${outDir}`);
 if (problems.length) {
