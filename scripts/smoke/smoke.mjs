@@ -59,13 +59,17 @@ function waitFor(socket, event, predicate, label) {
 }
 
 // Multipart through the same origin as a browser; large bodies get a longer time limit.
-async function upload(token, roomId, name, bytes) {
-  const form = new FormData();
-  form.append('file', new Blob([bytes], { type: 'text/plain' }), name);
+async function postUpload(token, roomId, body, headers = {}) {
   const path = `/api/chat/rooms/${roomId}/uploads`;
   let res;
   try {
-    res = await fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form, signal: AbortSignal.timeout(timeoutMs * 6) });
+    res = await fetch(base + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, ...headers },
+      body,
+      duplex: 'half',
+      signal: AbortSignal.timeout(timeoutMs * 6),
+    });
   } catch (e) {
     fail(`POST ${path}`, `no answer from ${base} (${e.cause?.code ?? e.message})`);
   }
@@ -73,9 +77,15 @@ async function upload(token, roomId, name, bytes) {
   return { status: res.status, type: res.headers.get('content-type') ?? '', text };
 }
 
+function upload(token, roomId, name, bytes) {
+  const form = new FormData();
+  form.append('file', new Blob([bytes], { type: 'text/plain' }), name);
+  return postUpload(token, roomId, form);
+}
+
 // A text file of `size` bytes, generated while it is sent: the test pod's memory limit is far
 // below what a 25 MiB file copied into a Blob and a multipart body takes.
-async function uploadOfSize(token, roomId, size) {
+function uploadOfSize(token, roomId, size) {
   const boundary = `smoke-${randomUUID()}`;
   const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="limit.txt"\r\nContent-Type: text/plain\r\n\r\n`);
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
@@ -91,20 +101,10 @@ async function uploadOfSize(token, roomId, size) {
       c.enqueue(block.subarray(0, n));
     },
   });
-  const path = `/api/chat/rooms/${roomId}/uploads`;
-  const headers = {
-    authorization: `Bearer ${token}`,
+  return postUpload(token, roomId, body, {
     'content-type': `multipart/form-data; boundary=${boundary}`,
     'content-length': String(head.length + size + tail.length),
-  };
-  let res;
-  try {
-    res = await fetch(base + path, { method: 'POST', headers, body, duplex: 'half', signal: AbortSignal.timeout(timeoutMs * 6) });
-  } catch (e) {
-    fail(`POST ${path}`, `no answer from ${base} (${e.cause?.code ?? e.message})`);
-  }
-  const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type') ?? '', text };
+  });
 }
 
 async function step(name, fn) {
