@@ -298,19 +298,41 @@ async function readinessRound(w) {
   return ok ? 0 : 1;
 }
 
-async function stopOneRound(component) {
-  const w = workloads.find((x) => x.owner.kind === 'Deployment' && x.owner.spec.template.metadata?.labels?.['app.kubernetes.io/component'] === component);
-  if (!w || w.pods.length < 2) throw new Error(`--stop-one ${component}: needs a Deployment with 2 or more replicas`);
-  const gw = workloads.find((x) => x.owner.spec.template.metadata?.labels?.['app.kubernetes.io/component'] === 'frontend');
-  const gwPod = gw.pods[0];
-  const port = resolvePort(gwPod.spec, gwPod.spec.containers[0].ports?.[0]?.name ?? 8080);
-  let failed = await readinessRound(w);
-  const victim = w.pods[0];
-  log(`traffic through the gateway pod (${gwPod.ip}:${port}) while pod ${victim.name} is deleted`);
-  const traffic = spawn(process.execPath, [join(root, 'scripts/rehearse/traffic.mjs'), `http://${gwPod.ip}:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+const componentOf = (owner) => owner.spec.template.metadata?.labels?.['app.kubernetes.io/component'];
+const deploymentOf = (component) => workloads.find((x) => x.owner.kind === 'Deployment' && componentOf(x.owner) === component);
+
+/** The first gateway pod's ip:port, where traffic.mjs sends from inside the cluster. */
+function gatewayAddress() {
+  const gwPod = workloads.find((x) => componentOf(x.owner) === 'frontend').pods[0];
+  return `${gwPod.ip}:${resolvePort(gwPod.spec, gwPod.spec.containers[0].ports?.[0]?.name ?? 8080)}`;
+}
+
+/** scripts/rehearse/traffic.mjs through the gateway; `done()` waits for it, prints its report, and counts 1 if it failed. */
+function startTraffic(address, ...args) {
+  const traffic = spawn(process.execPath, [join(root, 'scripts/rehearse/traffic.mjs'), `http://${address}`, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   traffic.stdout.on('data', (d) => (out += d));
   const exited = new Promise((r) => traffic.on('exit', r));
+  return {
+    kill: (signal) => traffic.kill(signal),
+    async done() {
+      const code = await exited;
+      console.log(indent(out.trim()));
+      if (code === 0) return 0;
+      log('traffic check FAILED');
+      return 1;
+    },
+  };
+}
+
+async function stopOneRound(component) {
+  const w = deploymentOf(component);
+  if (!w || w.pods.length < 2) throw new Error(`--stop-one ${component}: needs a Deployment with 2 or more replicas`);
+  const address = gatewayAddress();
+  let failed = await readinessRound(w);
+  const victim = w.pods[0];
+  log(`traffic through the gateway pod (${address}) while pod ${victim.name} is deleted`);
+  const traffic = startTraffic(address);
   await sleep(2000);
   await cluster.deletePod(victim);
   const codes = [...victim.containers.values()].map((c) => c.exitCode);
@@ -318,12 +340,7 @@ async function stopOneRound(component) {
   w.pods.splice(w.pods.indexOf(victim), 1);
   const replacement = await deploymentPod(w.owner);
   w.pods.push(replacement);
-  const code = await exited;
-  console.log(indent(out.trim()));
-  if (code !== 0) {
-    failed += 1;
-    log('traffic check FAILED');
-  }
+  failed += await traffic.done();
   await cluster.waitReady([replacement], deadline());
   log(`replacement ${replacement.name} Ready`);
   failed += await runTests('after-stop');
@@ -340,7 +357,7 @@ const scaled = (v, n, up) => (typeof v === 'string' && v.endsWith('%') ? Math[up
  * within maxUnavailable), while every send is retried until acknowledged.
  */
 async function rollingUpgradeRound(component) {
-  const w = workloads.find((x) => x.owner.kind === 'Deployment' && x.owner.spec.template.metadata?.labels?.['app.kubernetes.io/component'] === component);
+  const w = deploymentOf(component);
   if (!w) throw new Error(`--rolling-upgrade ${component}: no such Deployment`);
   const n = w.pods.length;
   const ru = w.owner.spec.strategy?.rollingUpdate ?? {};
@@ -353,15 +370,9 @@ async function rollingUpgradeRound(component) {
     ...(next.spec.template.metadata.annotations ?? {}),
     'kubectl.kubernetes.io/restartedAt': new Date().toISOString(),
   };
-  const gwPod = workloads.find((x) => x.owner.spec.template.metadata?.labels?.['app.kubernetes.io/component'] === 'frontend').pods[0];
-  const port = resolvePort(gwPod.spec, gwPod.spec.containers[0].ports?.[0]?.name ?? 8080);
-  log(`rolling upgrade of ${w.owner.metadata.name} (${n} pods, maxSurge ${surge}, maxUnavailable ${unavailable}) during traffic through ${gwPod.ip}:${port}`);
-  const traffic = spawn(process.execPath, [join(root, 'scripts/rehearse/traffic.mjs'), `http://${gwPod.ip}:${port}`, 'until-signal', '3'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  traffic.stdout.on('data', (d) => (out += d));
-  const exited = new Promise((r) => traffic.on('exit', r));
+  const address = gatewayAddress();
+  log(`rolling upgrade of ${w.owner.metadata.name} (${n} pods, maxSurge ${surge}, maxUnavailable ${unavailable}) during traffic through ${address}`);
+  const traffic = startTraffic(address, 'until-signal', '3');
   await sleep(2000);
   const t = Date.now();
   const old = [...w.pods];
@@ -384,10 +395,7 @@ async function rollingUpgradeRound(component) {
   log(`rolling upgrade of ${next.metadata.name} done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   await sleep(2000);
   traffic.kill('SIGUSR2');
-  const code = await exited;
-  console.log(indent(out.trim()));
-  let failed = code === 0 ? 0 : 1;
-  if (failed) log('traffic check FAILED');
+  let failed = await traffic.done();
   failed += await runTests('after-rolling-upgrade');
   mark('rolling upgrade done');
   return failed;
