@@ -49,13 +49,9 @@ const sendUntilAcked = async (clientId, body) => {
 const untilSignal = seconds === 'until-signal';
 let stop = false;
 process.on('SIGUSR2', () => (stop = true));
-let total = untilSignal ? Infinity : Number(seconds) * Number(rate);
+const total = untilSignal ? Infinity : Number(seconds) * Number(rate);
 const inflight = [];
-for (let i = 0; i < total; i++) {
-  if (stop) {
-    total = i;
-    break;
-  }
+for (let i = 0; i < total && !stop; i++) {
   inflight.push(sendUntilAcked(randomUUID(), `m${i}`));
   await new Promise((r) => setTimeout(r, 1000 / Number(rate)));
 }
@@ -80,4 +76,4 @@ const gaps = history.some((m, i) => m.seq !== i + 1);
 console.log(
   `traffic: ${acked.size} acknowledged, ${lost} lost, ${dupes} duplicated, seq gap: ${gaps ? 'yes' : 'no'}, sender disconnects: ${disconnects}${untilSignal ? `, connected at the end: ${connected}` : ''}`,
 );
-process.exit(lost || dupes || gaps || acked.size !== total || (untilSignal && !connected) ? 1 : 0);
+process.exit(lost || dupes || gaps || acked.size !== inflight.length || (untilSignal && !connected) ? 1 : 0);
