@@ -29,7 +29,8 @@ export const UPLOAD_STORAGE = Symbol('UPLOAD_STORAGE');
 /** Bytes of one chat.upload_chunks row: big enough for few round trips, small enough for the heap. */
 export const CHUNK_BYTES = 256 * 1024;
 
-const asBuffer = (v: Buffer | Uint8Array | string): Buffer =>
+/** A bytea value as the driver hands it over: Buffer (pg), Uint8Array (embedded) or '\\x...' hex text. */
+export const asBuffer = (v: Buffer | Uint8Array | string): Buffer =>
   Buffer.isBuffer(v) ? v : typeof v === 'string' ? Buffer.from(v.replace(/^\\x/, ''), 'hex') : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 /** The bytes in chat.upload_chunks: a database backup includes the files, and kind/minikube need nothing more. */

@@ -14,7 +14,7 @@ import { Busy, PayloadTooLarge, UnsupportedType, ValidationFailed } from '../../
 import type { Upload } from '../../contract/events.js';
 import { memberRoom, type Queryable } from '../room-access.js';
 import { cleanName, IMAGE_TYPES, SNIFF_BYTES, sniff, TextCheck } from './file-types.js';
-import { UPLOAD_STORAGE, type UploadStorage } from './storage.js';
+import { asBuffer, UPLOAD_STORAGE, type UploadStorage } from './storage.js';
 
 /** Thumbnails fit in this square (WebP), made when the image is uploaded. */
 export const THUMBNAIL_PX = 320;
@@ -248,9 +248,9 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** An upload I may see: a member of its room; else 403 for a public room, 404 where it is not visible. */
-  private async visible(userId: string, id: string): Promise<UploadRow & { thumbnail?: Buffer | Uint8Array | string | null }> {
+  private async visible(userId: string, id: string, withThumbnail = false): Promise<UploadRow & { thumbnail?: Buffer | Uint8Array | string | null }> {
     const [row] = (await this.db.query(
-      `SELECT u.id, u.room_id, u.uploader_id, u.name, u.size, u.content_type, u.width, u.height, u.state, u.message_id, r.kind,
+      `SELECT u.id, u.room_id, u.uploader_id, u.name, u.size, u.content_type, u.width, u.height, u.state, u.message_id, r.kind${withThumbnail ? ', u.thumbnail' : ''},
               EXISTS (SELECT 1 FROM chat.members x WHERE x.room_id = u.room_id AND x.user_id = $2) AS member
          FROM chat.uploads u JOIN chat.rooms r ON r.id = u.room_id WHERE u.id = $1 AND u.state = 'ready'`,
       [id, userId],
@@ -266,11 +266,9 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
   }
 
   async openThumbnail(userId: string, id: string): Promise<Served> {
-    const row = await this.visible(userId, id);
-    const [t] = (await this.db.query(`SELECT thumbnail FROM chat.uploads WHERE id = $1`, [id])) as Array<{ thumbnail: Buffer | Uint8Array | null }>;
-    if (!t?.thumbnail) throw new NotFoundException('This file has no thumbnail');
-    const data = Buffer.isBuffer(t.thumbnail) ? t.thumbnail : Buffer.from(t.thumbnail.buffer, t.thumbnail.byteOffset, t.thumbnail.byteLength);
-    return { upload: toUpload(row), body: data, contentType: 'image/webp' };
+    const row = await this.visible(userId, id, true);
+    if (!row.thumbnail) throw new NotFoundException('This file has no thumbnail');
+    return { upload: toUpload(row), body: asBuffer(row.thumbnail), contentType: 'image/webp' };
   }
 
   /**
