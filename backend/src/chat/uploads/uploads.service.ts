@@ -172,13 +172,14 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
       type = found.type;
       if (type === 'text/plain') text = new TextCheck();
     };
+    const tooLarge = () => this.tooLarge();
     const notText = () => new UnsupportedType('Only images (PNG, JPEG, GIF, WebP), PDF and plain UTF-8 text are allowed');
     async function* checked(): AsyncGenerator<Buffer> {
       let head: Buffer[] = [];
       let headBytes = 0;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (size > max) throw new PayloadTooLarge(`Files may be at most ${max} bytes`, [{ field: 'file', message: `must be at most ${max} bytes` }]);
+        if (size > max) throw tooLarge();
         if (type === undefined) {
           head.push(chunk);
           headBytes += chunk.length;
