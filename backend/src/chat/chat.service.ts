@@ -205,11 +205,11 @@ export class ChatService {
    * that also updates its root or its uploads.
    */
   send(user: AuthUser, roomId: string, body: string, clientId: string, threadId?: string, attachments?: string[]): Promise<SendResult> {
-    const single = Boolean(threadId || attachments?.length);
+    const files = attachments?.length ? attachments : undefined;
     return this.lifecycle.track(() =>
-      this.batches && !single
+      this.batches && !threadId && !files
         ? this.sendBatched({ user, roomId, body, clientId })
-        : this.sendOne({ user, roomId, body, clientId, threadId, attachments: attachments?.length ? attachments : undefined }, true),
+        : this.sendOne({ user, roomId, body, clientId, threadId, attachments: files }, true),
     );
   }
 
