@@ -1,9 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, PipeTransform, Post, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, PipeTransform, Post, Put, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { z } from 'zod';
 import { CurrentUser, type AuthUser } from '../common/auth/public.decorator.js';
 import { ValidationFailed } from '../common/http/errors.js';
-import { badUuid } from '../common/http/params.js';
+import { UuidParam as Id } from '../common/http/params.js';
 import { ZodPipe } from '../common/http/zod.pipe.js';
 import {
   AddMemberBody,
@@ -20,8 +20,6 @@ import {
 } from '../contract/schemas.js';
 import { ChatService } from './chat.service.js';
 import { SearchService } from './search.service.js';
-
-const Id = (name = 'id') => Param(name, new ParseUUIDPipe({ exceptionFactory: badUuid }));
 
 /** The `:emoji` path segment (URL-decoded by the router): exactly one emoji grapheme, else 400. */
 class EmojiPipe implements PipeTransform<unknown, string> {

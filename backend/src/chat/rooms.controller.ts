@@ -1,14 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Query } from '@nestjs/common';
 import type { z } from 'zod';
 import { CurrentUser, type AuthUser } from '../common/auth/public.decorator.js';
-import { ValidationFailed } from '../common/http/errors.js';
-import { badUuid } from '../common/http/params.js';
+import { UuidParam as Id } from '../common/http/params.js';
 import { ZodPipe } from '../common/http/zod.pipe.js';
 import { MembersQuery, RoomSettingsBody, UpdateMemberBody, UpdateRoomBody } from '../contract/schemas.js';
 import { RoomsService } from './rooms.service.js';
-
-const Id = (name = 'id') =>
-  Param(name, new ParseUUIDPipe({ exceptionFactory: name === 'id' ? badUuid : () => new ValidationFailed([{ field: name, message: 'must be a UUID' }]) }));
 
 /** Rooms and people (Version 2): members, rename and topic, leave, remove, roles, my settings. */
 @Controller('api/chat')

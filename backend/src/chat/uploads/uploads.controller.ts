@@ -1,13 +1,11 @@
-import { Controller, Get, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CurrentUser, type AuthUser } from '../../common/auth/public.decorator.js';
-import { badUuid } from '../../common/http/params.js';
+import { UuidParam as Id } from '../../common/http/params.js';
 import { contentDisposition, IMAGE_TYPES } from './file-types.js';
 import { type Served, UploadsService } from './uploads.service.js';
-
-const Id = (name = 'id') => Param(name, new ParseUUIDPipe({ exceptionFactory: badUuid }));
 
 /** Served files may be opened directly: nothing in them runs (the gateway sends the same: docker/nginx). */
 export const FILE_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
