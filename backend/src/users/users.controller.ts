@@ -1,10 +1,10 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
+import { Body, Controller, Get, Patch, Query } from '@nestjs/common';
 import { CurrentUser, type AuthUser } from '../common/auth/public.decorator.js';
 import { ZodPipe } from '../common/http/zod.pipe.js';
 import { UpdateProfileBody, UserSearchQuery } from '../contract/schemas.js';
 import type { z } from 'zod';
 import { UsersService } from './users.service.js';
-import { badUuid } from '../common/http/params.js';
+import { UuidParam } from '../common/http/params.js';
 
 @Controller('api/users')
 export class UsersController {
@@ -26,7 +26,7 @@ export class UsersController {
   }
 
   @Get(':id')
-  get(@Param('id', new ParseUUIDPipe({ exceptionFactory: badUuid })) id: string) {
+  get(@UuidParam() id: string) {
     return this.users.get(id);
   }
 }
